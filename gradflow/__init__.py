@@ -1,0 +1,37 @@
+"""gradflow: exact measurement of gradient flow backwards through time in recurrent cells.
+
+The public names load lazily, so ``import gradflow`` (and ``gradflow --help``) stays fast; the
+Numba kernels compile, or load from the on-disk cache, on first use.
+"""
+
+from importlib import import_module
+
+__version__ = "0.1.0"
+
+_EXPORTS = {
+    "GradflowError": "gradflow.errors",
+    "TrajectoryOverflowError": "gradflow.errors",
+    "Cell": "gradflow.cells",
+    "RNN": "gradflow.cells",
+    "LSTM": "gradflow.cells",
+    "GRU": "gradflow.cells",
+    "CELLS": "gradflow.cells",
+    "load": "gradflow.io.weights",
+    "decay": "gradflow.analysis.decay",
+    "DecayResult": "gradflow.analysis.decay",
+    "activation_bound": "gradflow.activations",
+}
+
+__all__ = sorted(_EXPORTS) + ["__version__"]
+
+
+def __getattr__(name):
+    if name in _EXPORTS:
+        value = getattr(import_module(_EXPORTS[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'gradflow' has no attribute {name!r}")
+
+
+def __dir__():
+    return __all__

@@ -1,0 +1,23 @@
+"""The one exception type that gradflow raises for bad input."""
+
+
+class GradflowError(ValueError):
+    """Bad input: a file, an array, an option or a request gradflow cannot honour.
+
+    The message names the thing, the rule and the value, e.g.
+    ``"W.npz: W_ch has shape (8, 7); expected (8, 8) for hidden size 8"``.
+    """
+
+
+class TrajectoryOverflowError(GradflowError):
+    """The forward trajectory left the float64 range.
+
+    Attributes
+    ----------
+    step : int
+        The 1-based time step whose state first held a non-finite value.
+    """
+
+    def __init__(self, message, step):
+        super().__init__(message)
+        self.step = step

@@ -1,0 +1,1 @@
+"""Files in and out: weights (.npz), inputs and states (.npy), atomic writes."""

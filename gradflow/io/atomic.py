@@ -1,0 +1,35 @@
+"""Atomic output: write to a temporary file in the target's folder, then rename."""
+
+import contextlib
+import os
+import tempfile
+
+from ..errors import GradflowError
+
+
+@contextlib.contextmanager
+def atomic_path(path, *, suffix=""):
+    """Yield a temporary path next to ``path``; rename it onto ``path`` only on success.
+
+    A failure inside the block removes the temporary file and leaves ``path`` untouched.
+    """
+    path = os.fspath(path)
+    folder = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(folder):
+        raise GradflowError(f"{path}: cannot write: folder {folder} does not exist")
+    if os.path.isdir(path):
+        raise GradflowError(f"{path}: cannot write: it is a folder")
+    try:
+        fd, tmp = tempfile.mkstemp(
+            prefix=f".{os.path.basename(path)}.", suffix=suffix + ".tmp", dir=folder
+        )
+    except OSError as exc:
+        raise GradflowError(f"{path}: cannot write: {exc.strerror}") from None
+    os.close(fd)
+    try:
+        yield tmp
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise

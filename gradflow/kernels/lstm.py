@@ -1,0 +1,94 @@
+"""LSTM kernels in the seed's notation, state ``s = concat(h, c)`` of length 2n.
+
+Gates are stacked in the order (f, i, o, c): ``Wh[0] = W_fh, Wh[1] = W_ih, Wh[2] = W_oh,
+Wh[3] = W_ch``; ``xp[g] = W_gx x_t + b_g``.  ``work`` (4, n) receives the gate values
+F, I, O and the candidate cell C~.
+"""
+
+import numpy as np
+
+from ._common import matvec_add, rmatvec_add, sigmoid
+from ._jit import kernel
+
+
+@kernel
+def _gates(Wh, xp, h, work):
+    n = h.shape[0]
+    for g in range(4):
+        matvec_add(Wh[g], h, xp[g], work[g])
+    for i in range(n):
+        work[0, i] = sigmoid(work[0, i])
+        work[1, i] = sigmoid(work[1, i])
+        work[2, i] = sigmoid(work[2, i])
+        work[3, i] = np.tanh(work[3, i])
+
+
+@kernel
+def step(act, Wh, bhn, xp, s, out, work):
+    """One forward step from ``s = (h, c)`` to ``out = (H, C)``."""
+    n = Wh.shape[1]
+    h = s[:n]
+    _gates(Wh, xp, h, work)
+    for i in range(n):
+        c_new = work[0, i] * s[n + i] + work[1, i] * work[3, i]
+        out[n + i] = c_new
+        out[i] = work[2, i] * np.tanh(c_new)
+
+
+@kernel
+def jacobian(act, Wh, bhn, xp, s, J, work):
+    """Write the (2n, 2n) Jacobian ``d(H, C)/d(h, c)`` of one step."""
+    n = Wh.shape[1]
+    h = s[:n]
+    _gates(Wh, xp, h, work)
+    W_fh = Wh[0]
+    W_ih = Wh[1]
+    W_oh = Wh[2]
+    W_ch = Wh[3]
+    for i in range(n):
+        F = work[0, i]
+        I_ = work[1, i]
+        O = work[2, i]
+        Ct = work[3, i]
+        c = s[n + i]
+        tC = np.tanh(F * c + I_ * Ct)
+        gf = c * F * (1.0 - F)
+        gi = Ct * I_ * (1.0 - I_)
+        gc = I_ * (1.0 - Ct * Ct)
+        go = tC * O * (1.0 - O)
+        k = O * (1.0 - tC * tC)
+        for j in range(n):
+            dc_dh = gf * W_fh[i, j] + gi * W_ih[i, j] + gc * W_ch[i, j]
+            J[n + i, j] = dc_dh
+            J[i, j] = go * W_oh[i, j] + k * dc_dh
+            J[n + i, n + j] = 0.0
+            J[i, n + j] = 0.0
+        J[n + i, n + i] = F
+        J[i, n + i] = k * F
+
+
+@kernel
+def vjp(act, Wh, bhn, xp, s, v, v_prev, delta_x, delta_h, rec_in, work):
+    """Write ``v_prev = J^T v`` (v = (dL/dH, dL/dC)) and the gate pre-activation gradients."""
+    n = Wh.shape[1]
+    h = s[:n]
+    _gates(Wh, xp, h, work)
+    for i in range(n):
+        F = work[0, i]
+        I_ = work[1, i]
+        O = work[2, i]
+        Ct = work[3, i]
+        c = s[n + i]
+        tC = np.tanh(F * c + I_ * Ct)
+        u = v[n + i] + v[i] * O * (1.0 - tC * tC)
+        delta_x[0, i] = u * c * F * (1.0 - F)
+        delta_x[1, i] = u * Ct * I_ * (1.0 - I_)
+        delta_x[2, i] = v[i] * tC * O * (1.0 - O)
+        delta_x[3, i] = u * I_ * (1.0 - Ct * Ct)
+        v_prev[n + i] = u * F
+        v_prev[i] = 0.0
+    for g in range(4):
+        for i in range(n):
+            delta_h[g, i] = delta_x[g, i]
+            rec_in[g, i] = h[i]
+        rmatvec_add(Wh[g], delta_x[g], v_prev[:n])

@@ -1,0 +1,120 @@
+"""Slow, obviously correct references written straight from the seed's equations.
+
+Every function works on real or complex arrays, so complex-step differentiation gives an
+independent forward-mode derivative exact to rounding: ``df/dx e_j = Im f(x + i h e_j) / h``.
+relu uses the real part to pick its branch, which is exact away from the kink.
+"""
+
+import numpy as np
+
+
+def sigmoid(z):
+    return 1.0 / (1.0 + np.exp(-z))
+
+
+def relu(z):
+    return np.where(np.real(z) > 0, z, 0.0 * z)
+
+
+ACT = {"tanh": np.tanh, "sigmoid": sigmoid, "relu": relu}
+
+
+def rnn_step(w, activation, h, x):
+    return ACT[activation](w["W_h"] @ h + w["W_x"] @ x + w["b_h"])
+
+
+def lstm_step(w, s, x):
+    n = s.shape[0] // 2
+    h, c = s[:n], s[n:]
+    F = sigmoid(w["W_fh"] @ h + w["W_fx"] @ x + w["b_f"])
+    I_ = sigmoid(w["W_ih"] @ h + w["W_ix"] @ x + w["b_i"])
+    O = sigmoid(w["W_oh"] @ h + w["W_ox"] @ x + w["b_o"])
+    Ct = np.tanh(w["W_ch"] @ h + w["W_cx"] @ x + w["b_c"])
+    C = F * c + I_ * Ct
+    H = O * np.tanh(C)
+    return np.concatenate([H, C])
+
+
+def gru_step(w, variant, h, x):
+    R = sigmoid(w["W_rh"] @ h + w["W_rx"] @ x + w["b_r"])
+    Z = sigmoid(w["W_zh"] @ h + w["W_zx"] @ x + w["b_z"])
+    if variant == "seed":
+        Ht = np.tanh(w["W_hh"] @ (R * h) + w["W_hx"] @ x + w["b_h"])
+    else:
+        Ht = np.tanh(w["W_hx"] @ x + w["b_h"] + R * (w["W_hh"] @ h + w["b_hn"]))
+    return Z * h + (1 - Z) * Ht
+
+
+def step_function(model):
+    """Return f(s, x) for the model, from the named weights only."""
+    w = model.weights
+    if model.cell == "rnn":
+        return lambda s, x: rnn_step(w, model.activation, s, x)
+    if model.cell == "lstm":
+        return lambda s, x: lstm_step(w, s, x)
+    return lambda s, x: gru_step(w, model.variant, s, x)
+
+
+def trajectory(model, xs, s0=None):
+    f = step_function(model)
+    s = np.zeros(model.state_size) if s0 is None else np.asarray(s0, float)
+    out = [s]
+    for x in xs:
+        s = f(s, x)
+        out.append(s)
+    return np.array(out)
+
+
+def unrolled(model, xs):
+    """s_t -> s_T through all steps of xs (a function of the state at the start of xs)."""
+    f = step_function(model)
+
+    def g(s):
+        for x in xs:
+            s = f(s, x)
+        return s
+
+    return g
+
+
+def complex_step_jacobian(g, s, h=1e-30):
+    m = s.shape[0]
+    cols = []
+    for j in range(m):
+        e = np.zeros(m, complex)
+        e[j] = 1j * h
+        cols.append(np.imag(g(s.astype(complex) + e)) / h)
+    return np.stack(cols, axis=1)
+
+
+def central_difference_jacobian(g, s, h=1e-3):
+    """Richardson-extrapolated central differences: truncation error O(h^4)."""
+    m = s.shape[0]
+    cols = []
+    for j in range(m):
+        e = np.zeros(m)
+        e[j] = 1.0
+
+        def d(step):
+            return (g(s + step * e) - g(s - step * e)) / (2 * step)
+
+        cols.append((4 * d(h / 2) - d(h)) / 3)
+    return np.stack(cols, axis=1)
+
+
+def renormalised_log10_norms(Js):
+    """All-lag log10 spectral norms of J_T ... J_{T-k+1}, rescaled by the Frobenius norm."""
+    T, m, _ = Js.shape
+    P = np.eye(m)
+    log_scale = 0.0
+    out = [0.0]
+    for k in range(1, T + 1):
+        P = P @ Js[T - k]
+        f = np.linalg.norm(P)
+        if f == 0:
+            out += [-np.inf] * (T - k + 1)
+            break
+        P = P / f
+        log_scale += np.log10(f)
+        out.append(log_scale + np.log10(np.linalg.svd(P, compute_uv=False)[0]))
+    return np.array(out)
