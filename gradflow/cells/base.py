@@ -204,7 +204,7 @@ class Cell:
         if bad >= 0:
             row = S[bad]
             raise TrajectoryOverflowError(
-                f"the trajectory of {self.describe()} overflows float64 at step {bad} of "
+                f"{_label(self._source)}the trajectory of {self.describe()} overflows float64 at step {bad} of "
                 f"{xs.shape[0]} (state holds {row[~np.isfinite(row)][0]}); "
                 "lower the gain or shorten the sequence",
                 step=bad,
