@@ -95,7 +95,7 @@ def central_difference_jacobian(g, s, h=1e-3):
         e = np.zeros(m)
         e[j] = 1.0
 
-        def d(step):
+        def d(step, e=e):
             return (g(s + step * e) - g(s - step * e)) / (2 * step)
 
         cols.append((4 * d(h / 2) - d(h)) / 3)

@@ -2,10 +2,11 @@
 
 import numpy as np
 import pytest
-from conftest import CONFIG_IDS, CONFIGS, inputs, make
 
 import gradflow as gf
+
 import naive
+from conftest import CONFIG_IDS, CONFIGS, inputs, make
 
 
 @pytest.mark.parametrize("config", CONFIGS, ids=CONFIG_IDS)

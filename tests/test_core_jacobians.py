@@ -2,13 +2,14 @@
 
 import numpy as np
 import pytest
-from conftest import CONFIG_IDS, CONFIGS, inputs, make
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-import naive
 from gradflow.cells.init import INITS
 from gradflow.kernels import chains, dispatch
+
+import naive
+from conftest import CONFIG_IDS, CONFIGS, inputs, make
 
 
 def rel_err(A, B):

@@ -204,7 +204,8 @@ class Cell:
         if bad >= 0:
             row = S[bad]
             raise TrajectoryOverflowError(
-                f"{_label(self._source)}the trajectory of {self.describe()} overflows float64 at step {bad} of "
+                f"{_label(self._source)}the trajectory of {self.describe()} overflows float64 "
+                f"at step {bad} of "
                 f"{xs.shape[0]} (state holds {row[~np.isfinite(row)][0]}); "
                 "lower the gain or shorten the sequence",
                 step=bad,
@@ -271,7 +272,7 @@ class Cell:
 
     @classmethod
     def init(cls, hidden, inputs, *, init="gaussian", gain=1.0, seed=0, **options):
-        """Build a cell with seeded random weights; see :func:`gradflow.cells.init.initial_weights`."""
+        """Build a cell with seeded random weights; see ``gradflow.cells.init``."""
         from .init import initial_weights
 
         return initial_weights(cls, hidden, inputs, init=init, gain=gain, seed=seed, **options)

@@ -14,7 +14,8 @@ class GRU(Cell):
     ``R = sigmoid(W_rh h + W_rx x + b_r)``, ``Z = sigmoid(W_zh h + W_zx x + b_z)``,
     ``H = Z * h + (1 - Z) * H~`` where
 
-    * ``variant="seed"`` (Cho et al. 2014, the seed notes): ``H~ = tanh(W_hh (R * h) + W_hx x + b_h)``;
+    * ``variant="seed"`` (Cho et al. 2014, the seed notes):
+      ``H~ = tanh(W_hh (R * h) + W_hx x + b_h)``;
     * ``variant="reset_after"`` (PyTorch, cuDNN, Keras ``reset_after=True``):
       ``H~ = tanh(W_hx x + b_h + R * (W_hh h + b_hn))``, with the extra bias ``b_hn``.
 

@@ -4,14 +4,14 @@
 gain 1 (for ``gaussian`` and ``identity``: N(0, 1/d)); biases are zero except where the scheme
 says otherwise (``pytorch``) and LSTM's ``forget_bias``, added to ``b_f``.
 
-====================  ======================================================================
-``gaussian``          ``W_*h ~ N(0, gain^2 / n)``: spectral radius ~ gain for large n (circular law)
-``orthogonal``        ``W_*h = gain * Q``, Q Haar-orthogonal; ``W_*x`` with orthonormal rows or columns
-``xavier``            ``U(-a, a)``, ``a = gain * sqrt(6 / (fan_in + fan_out))`` (Glorot & Bengio 2010)
-``pytorch``           ``U(-1/sqrt(n), 1/sqrt(n))`` for all weights and both of PyTorch's biases
-                      (``b = b_ih + b_hh``), as ``torch.nn.RNN/LSTM/GRU`` do; gain scales ``W_*h``
-``identity``          ``W_*h = gain * I`` (Le, Jaitly & Hinton 2015, IRNN)
-====================  ======================================================================
+==============  ===========================================================================
+``gaussian``    ``W_*h ~ N(0, gain^2 / n)``: spectral radius ~ gain for large n (circular law)
+``orthogonal``  ``W_*h = gain * Q``, Q Haar-orthogonal; ``W_*x`` orthonormal rows/cols
+``xavier``      ``U(-a, a)``, ``a = gain * sqrt(6 / (fan_in + fan_out))`` (Glorot & Bengio 2010)
+``pytorch``     ``U(-1/sqrt(n), 1/sqrt(n))`` for all weights and both of PyTorch's biases
+                (``b = b_ih + b_hh``), as ``torch.nn.RNN/LSTM/GRU`` do; gain scales ``W_*h``
+``identity``    ``W_*h = gain * I`` (Le, Jaitly & Hinton 2015, IRNN)
+==============  ===========================================================================
 
 Draws happen gate by gate in kernel order (recurrent, input, bias), from
 ``numpy.random.default_rng(seed)``, so a (cell, sizes, init, gain, seed) tuple always gives

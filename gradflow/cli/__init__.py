@@ -28,7 +28,9 @@ class _Group(click.Group):
             if isinstance(exc, GradflowError):
                 raise click.ClickException(str(exc)) from None
             if isinstance(exc, MemoryError):
-                raise click.ClickException("out of memory; try fewer steps or a smaller model") from None
+                raise click.ClickException(
+                    "out of memory; try fewer steps or a smaller model"
+                ) from None
             raise click.ClickException(
                 f"internal error: {type(exc).__name__}: {exc} (rerun with --debug for a traceback)"
             ) from None

@@ -27,7 +27,7 @@ def trajectory_options(function):
         ),
         click.option(
             "--h0", "h0_path", type=click.Path(dir_okay=False),
-            help="Initial state .npy of shape (m,): h, or concat(h, c) for LSTM (zeros by default).",
+            help="Initial state .npy of shape (m,): h, or concat(h, c) for LSTM (default zeros).",
         ),
     ]
     for option in reversed(options):

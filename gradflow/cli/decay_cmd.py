@@ -1,4 +1,4 @@
-"""``gradflow decay``: the norm of ds_T/ds_{T-k} for every lag, and where it crosses the threshold."""
+"""``gradflow decay``: the norm of ds_T/ds_{T-k} for every lag and where it crosses 1e-3."""
 
 import click
 
@@ -81,7 +81,7 @@ def _human(result, source):
 
 
 @click.command(short_help="Gradient norm at every lag: does it vanish or explode?")
-@click.argument("weights", type=click.Path(dir_okay=False))
+@click.argument("weights", metavar="W.npz", type=click.Path(dir_okay=False))
 @trajectory_options
 @click.option(
     "--threshold", type=float, default=1e-3, show_default=True,

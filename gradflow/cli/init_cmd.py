@@ -8,7 +8,8 @@ INITS = ("gaussian", "orthogonal", "xavier", "pytorch", "identity")
 
 
 @click.command(short_help="Write a weights file with seeded random weights.")
-@click.argument("cell", type=click.Choice(["rnn", "lstm", "gru"], case_sensitive=False))
+@click.argument("cell", metavar="CELL",
+                type=click.Choice(["rnn", "lstm", "gru"], case_sensitive=False))
 @click.option("--hidden", "-n", type=click.IntRange(min=1), required=True, help="Hidden size n.")
 @click.option("--inputs", "-d", type=click.IntRange(min=1), required=True, help="Input width d.")
 @click.option(

@@ -37,7 +37,7 @@ def as_inputs(xs, width, *, batch=True, what="inputs"):
 
 
 def as_state(s0, size, *, batch=None, what="initial state"):
-    """Check an initial state (m,), or (B, m) / (m,) broadcast when ``batch`` is B; zeros if None."""
+    """Check an initial state (m,), or (B, m) (or (m,), broadcast) for a batch of B; None: zeros."""
     shape = (size,) if batch is None else (batch, size)
     if s0 is None:
         return np.zeros(shape)
@@ -65,7 +65,9 @@ def load_npy(path, what):
         raise GradflowError(f"{path}: permission denied") from None
     except ValueError as exc:
         if "allow_pickle" in str(exc):
-            raise GradflowError(f"{path}: holds pickled objects, which gradflow never loads") from None
+            raise GradflowError(
+                f"{path}: holds pickled objects, which gradflow never loads"
+            ) from None
         raise GradflowError(f"{path}: not a valid .npy file ({exc})") from None
     except (OSError, EOFError) as exc:
         raise GradflowError(f"{path}: not a valid .npy file ({exc})") from None

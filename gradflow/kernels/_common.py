@@ -40,7 +40,7 @@ def activation_slope(act, z, fz):
 
 @kernel
 def matvec_add(W, v, add, out):
-    """out = W @ v + add, for C-contiguous W of shape (r, c)."""
+    """Out = W @ v + add, for C-contiguous W of shape (r, c)."""
     rows, cols = W.shape
     for i in range(rows):
         acc = add[i]
@@ -51,7 +51,7 @@ def matvec_add(W, v, add, out):
 
 @kernel
 def rmatvec_add(W, u, out):
-    """out += W.T @ u, for C-contiguous W of shape (r, c)."""
+    """Out += W.T @ u, for C-contiguous W of shape (r, c)."""
     rows, cols = W.shape
     for i in range(rows):
         ui = u[i]
