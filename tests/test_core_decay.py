@@ -119,5 +119,6 @@ def test_overflowing_trajectory_names_the_step():
     xs = inputs(3000, 3)
     with pytest.raises(gf.TrajectoryOverflowError, match=r"overflows float64 at step \d+") as e:
         model.run(xs)
-    S = naive.trajectory(model, xs[: e.value.step])
+    with np.errstate(over="ignore", invalid="ignore"):
+        S = naive.trajectory(model, xs[: e.value.step])
     assert np.isfinite(S[: e.value.step]).all() and not np.isfinite(S[-1]).all()
