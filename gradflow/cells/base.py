@@ -197,7 +197,10 @@ class Cell:
     # ------------------------------------------------------------------ computations
     def _trajectory(self, xs, s0):
         from ..kernels import chains
+        from ..resources import require_memory
 
+        require_memory(8 * (xs.shape[0] + 1) * self.state_size,
+                       f"the trajectory of {self.describe()} over {xs.shape[0]} steps")
         S = np.empty((xs.shape[0] + 1, self.state_size))
         S[0] = s0
         bad = chains.run(*self.kernel_args(), xs, S)
@@ -255,10 +258,13 @@ class Cell:
             ``J[t] = ds_{t+1}/ds_t``.
         """
         from ..kernels import chains
+        from ..resources import require_memory
 
         xs = as_inputs(xs, self.inputs, batch=False)
-        S = self._trajectory(xs, as_state(s0, self.state_size))
         m = self.state_size
+        require_memory(8 * xs.shape[0] * m * m,
+                       f"all {xs.shape[0]} Jacobians ({m} x {m}) of {self.describe()}")
+        S = self._trajectory(xs, as_state(s0, self.state_size))
         Js = np.empty((xs.shape[0], m, m))
         chains.step_jacobians(*self.kernel_args(), xs, S, Js)
         return Js

@@ -14,7 +14,7 @@ def trajectory_options(function):
     """Add --inputs / --steps / --input-seed / --h0 to a command."""
     options = [
         click.option(
-            "--inputs", "inputs_path", type=click.Path(dir_okay=False),
+            "--inputs", "inputs_path", type=click.Path(),
             help="Input sequence .npy of shape (T, d).",
         ),
         click.option(
@@ -26,7 +26,7 @@ def trajectory_options(function):
             help="Seed of the drawn inputs.",
         ),
         click.option(
-            "--h0", "h0_path", type=click.Path(dir_okay=False),
+            "--h0", "h0_path", type=click.Path(),
             help="Initial state .npy of shape (m,): h, or concat(h, c) for LSTM (default zeros).",
         ),
     ]
@@ -50,7 +50,10 @@ def read_trajectory(model, inputs_path, steps, input_seed, h0_path):
         xs = load_inputs(inputs_path, model.inputs)
         source = {"inputs": inputs_path}
     else:
+        from ..resources import require_memory
+
         steps = DEFAULT_STEPS if steps is None else steps
+        require_memory(8 * steps * model.inputs, f"--steps {steps} (the drawn inputs)")
         xs = np.random.default_rng(input_seed).standard_normal((steps, model.inputs))
         source = {"inputs": "standard normal", "input_seed": input_seed}
     s0 = None

@@ -81,7 +81,7 @@ def _human(result, source):
 
 
 @click.command(short_help="Gradient norm at every lag: does it vanish or explode?")
-@click.argument("weights", metavar="W.npz", type=click.Path(dir_okay=False))
+@click.argument("weights", metavar="W.npz", type=click.Path())
 @trajectory_options
 @click.option(
     "--threshold", type=float, default=1e-3, show_default=True,

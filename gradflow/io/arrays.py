@@ -10,12 +10,12 @@ from ..errors import GradflowError
 def _real_finite(a, what):
     a = np.asarray(a)
     if a.dtype.kind not in "fiu":
-        raise GradflowError(f"{what} has dtype {a.dtype}; expected real numbers")
+        raise GradflowError(f"{what}: dtype {a.dtype}; expected real numbers")
     a = np.ascontiguousarray(a, dtype=np.float64)
     bad = ~np.isfinite(a)
     if bad.any():
         where = tuple(int(i) for i in np.argwhere(bad)[0])
-        raise GradflowError(f"{what} holds a non-finite value ({a[where]}) at index {where}")
+        raise GradflowError(f"{what}: non-finite value ({a[where]}) at index {where}")
     return a
 
 
@@ -52,28 +52,10 @@ def as_state(s0, size, *, batch=None, what="initial state"):
 
 
 def load_npy(path, what):
-    """Read a plain numeric .npy file (no pickles); errors name the file."""
-    path = os.fspath(path)
-    try:
-        with open(path, "rb") as fh:
-            a = np.load(fh, allow_pickle=False)
-    except FileNotFoundError:
-        raise GradflowError(f"{path}: no such file") from None
-    except IsADirectoryError:
-        raise GradflowError(f"{path}: is a folder, not a .npy file") from None
-    except PermissionError:
-        raise GradflowError(f"{path}: permission denied") from None
-    except ValueError as exc:
-        if "allow_pickle" in str(exc):
-            raise GradflowError(
-                f"{path}: holds pickled objects, which gradflow never loads"
-            ) from None
-        raise GradflowError(f"{path}: not a valid .npy file ({exc})") from None
-    except (OSError, EOFError) as exc:
-        raise GradflowError(f"{path}: not a valid .npy file ({exc})") from None
-    if not isinstance(a, np.ndarray):
-        raise GradflowError(f"{path}: not a .npy array ({what})")
-    return a
+    """Read a plain numeric .npy file (no pickles, header checked first); errors name the file."""
+    from .npyfile import read_npy
+
+    return read_npy(os.fspath(path))
 
 
 def load_inputs(path, width):

@@ -16,7 +16,8 @@ def atomic_path(path, *, suffix=""):
     path = os.fspath(path)
     folder = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(folder):
-        raise GradflowError(f"{path}: cannot write: folder {folder} does not exist")
+        shown = os.path.dirname(path) or "."
+        raise GradflowError(f"{path}: cannot write: folder {shown} does not exist")
     if os.path.isdir(path):
         raise GradflowError(f"{path}: cannot write: it is a folder")
     try:
@@ -33,3 +34,11 @@ def atomic_path(path, *, suffix=""):
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise
+
+
+def refuse_overwriting_inputs(output, inputs):
+    """Raise GradflowError when ``output`` names the same file as one of ``inputs``."""
+    out = os.path.realpath(os.fspath(output))
+    for path in inputs:
+        if path is not None and os.path.realpath(os.fspath(path)) == out:
+            raise GradflowError(f"{output}: the output would overwrite the input {path}")

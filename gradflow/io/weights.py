@@ -6,12 +6,12 @@ only, default ``tanh``) and ``variant`` (GRU only, default ``seed``).  Loading u
 """
 
 import os
-import zipfile
 
 import numpy as np
 
 from ..errors import GradflowError
 from .atomic import atomic_path
+from .npyfile import read_npz
 
 _OPTION_KEYS = {"rnn": ("activation",), "lstm": (), "gru": ("variant",)}
 
@@ -58,32 +58,7 @@ def load(path):
     from ..cells import CELLS
 
     path = os.fspath(path)
-    if not os.path.exists(path):
-        raise GradflowError(f"{path}: no such file")
-    if os.path.isdir(path):
-        raise GradflowError(f"{path}: is a folder, not a weights file")
-    if os.path.getsize(path) == 0:
-        raise GradflowError(f"{path}: empty file; expected a .npz weights file")
-    arrays = {}
-    try:
-        with np.load(path, allow_pickle=False) as data:
-            if not isinstance(data, np.lib.npyio.NpzFile):
-                raise GradflowError(f"{path}: a single .npy array; expected a .npz weights file")
-            for key in data.files:
-                try:
-                    arrays[key] = data[key]
-                except ValueError as exc:
-                    if "allow_pickle" in str(exc):
-                        raise GradflowError(
-                            f"{path}: {key} is a pickled object array, which gradflow never loads"
-                        ) from None
-                    raise GradflowError(f"{path}: {key} is not a valid array ({exc})") from None
-    except GradflowError:
-        raise
-    except PermissionError:
-        raise GradflowError(f"{path}: permission denied") from None
-    except (zipfile.BadZipFile, ValueError, OSError, EOFError, KeyError) as exc:
-        raise GradflowError(f"{path}: not a valid .npz weights file ({exc})") from None
+    arrays = read_npz(path)
     if "cell" not in arrays:
         raise GradflowError(f"{path}: no 'cell' key; expected one of {', '.join(CELLS)}")
     cell = _string(arrays.pop("cell"), "cell", path)

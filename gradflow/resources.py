@@ -1,0 +1,56 @@
+"""Resource guard: refuse up front a request that cannot fit in memory.
+
+A request for, say, every Jacobian of a long run of a large LSTM is refused with its estimate
+before any allocation, instead of being killed by the operating system halfway.
+``GRADFLOW_MEMORY_LIMIT`` (bytes) caps the memory gradflow allows itself; by default it is
+80% of the memory the system reports available.
+"""
+
+import os
+
+from .errors import GradflowError
+
+_FRACTION = 0.8
+
+
+def available_memory():
+    """Bytes gradflow may allocate, or None when the system does not say."""
+    override = os.environ.get("GRADFLOW_MEMORY_LIMIT")
+    if override:
+        try:
+            return int(float(override))
+        except ValueError:
+            raise GradflowError(
+                f"GRADFLOW_MEMORY_LIMIT must be a number of bytes; got {override!r}"
+            ) from None
+    try:
+        with open("/proc/meminfo") as fh:
+            for line in fh:
+                if line.startswith("MemAvailable:"):
+                    return int(_FRACTION * int(line.split()[1]) * 1024)
+    except OSError:
+        pass
+    try:
+        return int(_FRACTION * os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE"))
+    except (ValueError, OSError, AttributeError):
+        return None
+
+
+def format_bytes(n):
+    """``1536`` -> ``"1.5 KiB"``."""
+    n = float(n)
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB", "PiB"):
+        if n < 1024 or unit == "PiB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024
+    return f"{n:.1f} EiB"  # pragma: no cover - unreachable
+
+
+def require_memory(nbytes, what):
+    """Raise GradflowError when ``nbytes`` exceed what gradflow may allocate."""
+    limit = available_memory()
+    if limit is not None and nbytes > limit:
+        raise GradflowError(
+            f"{what} needs about {format_bytes(nbytes)} of memory; only {format_bytes(limit)} "
+            "is available (GRADFLOW_MEMORY_LIMIT sets the cap)"
+        )

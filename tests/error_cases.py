@@ -1,0 +1,170 @@
+"""Builders of bad inputs for the error table in docs/errors.md (one per row id)."""
+
+import zipfile
+
+import numpy as np
+
+import gradflow as gf
+
+
+def _npz(path, **arrays):
+    with open(path, "wb") as fh:
+        np.savez(fh, **arrays)
+
+
+def _rnn_arrays(n=4, d=3, **changes):
+    arrays = {**gf.RNN.init(n, d, seed=0).weights, "cell": np.array("rnn")}
+    arrays.update(changes)
+    return arrays
+
+
+def _good(tmp):
+    gf.RNN.init(4, 3, seed=0).save(tmp / "w.npz")
+    return "w.npz"
+
+
+def missing_file(tmp):
+    return ["decay", "nope.npz"]
+
+
+def folder(tmp):
+    (tmp / "weights").mkdir()
+    return ["decay", "weights"]
+
+
+def empty_file(tmp):
+    (tmp / "empty.npz").write_bytes(b"")
+    return ["decay", "empty.npz"]
+
+
+def not_a_zip(tmp):
+    (tmp / "text.npz").write_text("W_h = [[1, 0], [0, 1]]\n")
+    return ["decay", "text.npz"]
+
+
+def truncated(tmp):
+    _good(tmp)
+    data = (tmp / "w.npz").read_bytes()
+    (tmp / "cut.npz").write_bytes(data[: len(data) // 2])
+    return ["decay", "cut.npz"]
+
+
+def pickled(tmp):
+    _npz(tmp / "pickled.npz", **_rnn_arrays(W_h=np.array([{"a": 1}] * 16, object).reshape(4, 4)))
+    return ["decay", "pickled.npz"]
+
+
+def foreign_member(tmp):
+    _good(tmp)
+    with zipfile.ZipFile(tmp / "w.npz", "a") as z:
+        z.writestr("run.sh", "echo hello\n")
+    return ["decay", "w.npz"]
+
+
+def unknown_key(tmp):
+    _npz(tmp / "extra.npz", **_rnn_arrays(W_q=np.zeros(2)))
+    return ["decay", "extra.npz"]
+
+
+def missing_key(tmp):
+    arrays = _rnn_arrays()
+    del arrays["b_h"]
+    _npz(tmp / "missing.npz", **arrays)
+    return ["decay", "missing.npz"]
+
+
+def wrong_shape(tmp):
+    arrays = {**gf.LSTM.init(8, 3, seed=0).weights, "cell": np.array("lstm")}
+    arrays["W_ch"] = np.zeros((8, 7))
+    _npz(tmp / "shape.npz", **arrays)
+    return ["decay", "shape.npz"]
+
+
+def non_finite(tmp):
+    W = np.eye(4)
+    W[0, 1] = np.nan
+    _npz(tmp / "nan.npz", **_rnn_arrays(W_h=W))
+    return ["decay", "nan.npz"]
+
+
+def wrong_dtype(tmp):
+    _npz(tmp / "complex.npz", **_rnn_arrays(W_h=np.eye(4) * (1 + 1j)))
+    return ["decay", "complex.npz"]
+
+
+def unknown_cell(tmp):
+    _npz(tmp / "cell.npz", **_rnn_arrays(cell=np.array("transformer")))
+    return ["decay", "cell.npz"]
+
+
+def unknown_activation(tmp):
+    _npz(tmp / "act.npz", **_rnn_arrays(activation=np.array("gelu")))
+    return ["decay", "act.npz"]
+
+
+def unknown_variant(tmp):
+    arrays = {**gf.GRU.init(4, 3).weights, "cell": np.array("gru"), "variant": np.array("after")}
+    _npz(tmp / "variant.npz", **arrays)
+    return ["decay", "variant.npz"]
+
+
+def huge_header(tmp):
+    """A .npy whose header claims 10^13 float64 values in a file of a few bytes."""
+    header = {"descr": "<f8", "fortran_order": False, "shape": (10**13, 3)}
+    with open(tmp / "x.npy", "wb") as fh:
+        np.lib.format.write_array_header_1_0(fh, header)
+        fh.write(b"\0" * 64)
+    return ["decay", _good(tmp), "--inputs", "x.npy"]
+
+
+def inputs_width(tmp):
+    np.save(tmp / "x.npy", np.zeros((10, 5)))
+    return ["decay", _good(tmp), "--inputs", "x.npy"]
+
+
+def inputs_non_finite(tmp):
+    x = np.zeros((10, 3))
+    x[7, 2] = np.inf
+    np.save(tmp / "x.npy", x)
+    return ["decay", _good(tmp), "--inputs", "x.npy"]
+
+
+def inputs_pickled(tmp):
+    np.save(tmp / "x.npy", np.array([[None] * 3] * 10, object), allow_pickle=True)
+    return ["decay", _good(tmp), "--inputs", "x.npy"]
+
+
+def h0_size(tmp):
+    np.save(tmp / "h0.npy", np.zeros(5))
+    return ["decay", _good(tmp), "--h0", "h0.npy"]
+
+
+def inputs_and_steps(tmp):
+    np.save(tmp / "x.npy", np.zeros((10, 3)))
+    return ["decay", _good(tmp), "--inputs", "x.npy", "--steps", "10"]
+
+
+def too_many_steps(tmp):
+    return ["decay", _good(tmp), "--steps", "100000000000"]
+
+
+def overflow(tmp):
+    gf.RNN.init(8, 3, gain=3.0, seed=0, activation="relu").save(tmp / "hot.npz")
+    return ["decay", "hot.npz", "--steps", "3000"]
+
+
+def bad_threshold(tmp):
+    return ["decay", _good(tmp), "--threshold", "2"]
+
+
+def option_for_other_cell(tmp):
+    return ["init", "lstm", "--hidden", "8", "--inputs", "3", "--activation", "relu",
+            "-o", "w.npz"]
+
+
+def non_finite_gain(tmp):
+    return ["init", "rnn", "--hidden", "8", "--inputs", "3", "--gain", "inf", "-o", "w.npz"]
+
+
+def output_folder_missing(tmp):
+    return ["init", "rnn", "--hidden", "8", "--inputs", "3", "-o", "no/such/folder/w.npz"]

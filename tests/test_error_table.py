@@ -1,0 +1,94 @@
+"""docs/errors.md stays true: every row runs through the real CLI as a subprocess."""
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import error_cases
+import gradflow as gf
+from gradflow.io.atomic import atomic_path, refuse_overwriting_inputs
+
+ROOT = Path(__file__).resolve().parents[1]
+ROW = re.compile(r"^\| `(\w+)` \| [^|]+ \| `gradflow ([^`]*)` \| (\d) \| `(.*)` \|$")
+
+
+def table_rows():
+    rows = [ROW.match(line) for line in (ROOT / "docs" / "errors.md").read_text().splitlines()]
+    return [m.groups() for m in rows if m]
+
+
+def test_the_table_has_every_case():
+    names = {r[0] for r in table_rows()}
+    builders = {n for n in dir(error_cases) if not n.startswith("_")
+                and callable(getattr(error_cases, n)) and n not in ("np", "gf", "zipfile")}
+    assert len(names) >= 25 and names == builders
+
+
+@pytest.mark.parametrize(("case", "command", "code", "message"), table_rows(),
+                         ids=[r[0] for r in table_rows()])
+def test_row(tmp_path, case, command, code, message):
+    args = getattr(error_cases, case)(tmp_path)
+    assert " ".join(args) == command
+    before = sorted(p.name for p in tmp_path.rglob("*"))
+    env = {**os.environ, "GRADFLOW_MEMORY_LIMIT": str(8 * 2**30),
+           "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    r = subprocess.run([sys.executable, "-m", "gradflow", *args], cwd=tmp_path, env=env,
+                       capture_output=True, text=True, timeout=300)
+    assert r.returncode == int(code)
+    lines = r.stderr.strip().splitlines()
+    if int(code) == 2:  # Click prints usage lines before its own Error: line
+        assert lines[-1] == message
+    else:
+        assert lines == [message]
+    assert r.stdout == ""
+    assert sorted(p.name for p in tmp_path.rglob("*")) == before
+
+
+def test_failed_write_neither_leaves_a_partial_file_nor_clobbers(tmp_path, monkeypatch):
+    path = tmp_path / "w.npz"
+    gf.RNN.init(3, 2, seed=0).save(path)
+    original = path.read_bytes()
+
+    def broken_savez(fh, **arrays):
+        fh.write(b"PK\x03\x04 half an archive")
+        raise OSError("disk full")
+
+    monkeypatch.setattr(np, "savez", broken_savez)
+    with pytest.raises(OSError, match="disk full"):
+        gf.RNN.init(5, 2, seed=1).save(path)
+    assert path.read_bytes() == original
+    assert os.listdir(tmp_path) == ["w.npz"]
+
+
+def test_atomic_path_replaces_only_on_success(tmp_path):
+    target = tmp_path / "out.txt"
+    target.write_text("old")
+    with atomic_path(target) as tmp:
+        Path(tmp).write_text("new")
+        assert target.read_text() == "old"
+    assert target.read_text() == "new" and os.listdir(tmp_path) == ["out.txt"]
+
+
+def test_output_equal_to_an_input_is_refused(tmp_path):
+    w = tmp_path / "w.npz"
+    w.write_bytes(b"x")
+    (tmp_path / "link.npz").symlink_to(w)
+    with pytest.raises(gf.GradflowError, match="would overwrite the input"):
+        refuse_overwriting_inputs(tmp_path / "link.npz", [w])
+    with pytest.raises(gf.GradflowError, match="would overwrite the input"):
+        refuse_overwriting_inputs(str(tmp_path / "." / "w.npz"), [None, w])
+    refuse_overwriting_inputs(tmp_path / "other.npz", [w])
+
+
+def test_memory_guard_refuses_all_jacobians_of_a_long_run(monkeypatch):
+    monkeypatch.setenv("GRADFLOW_MEMORY_LIMIT", str(2**20))
+    model = gf.LSTM.init(32, 2)
+    with pytest.raises(gf.GradflowError, match=r"all 2000 Jacobians \(64 x 64\).*needs about"):
+        model.step_jacobians(np.zeros((2000, 2)))
+    with pytest.raises(gf.GradflowError, match="trajectory .* needs about"):
+        model.run(np.zeros((4000, 2)))
