@@ -6,10 +6,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import error_cases
 import numpy as np
 import pytest
 
-import error_cases
 import gradflow as gf
 from gradflow.io.atomic import atomic_path, refuse_overwriting_inputs
 
@@ -92,3 +92,36 @@ def test_memory_guard_refuses_all_jacobians_of_a_long_run(monkeypatch):
         model.step_jacobians(np.zeros((2000, 2)))
     with pytest.raises(gf.GradflowError, match="trajectory .* needs about"):
         model.run(np.zeros((4000, 2)))
+
+
+class _Payload:
+    """Unpickling this would create the marker file: proof that nothing was unpickled."""
+
+    def __init__(self, marker):
+        self.marker = marker
+
+    def __reduce__(self):
+        return (open, (self.marker, "w"))
+
+
+def test_a_hostile_pickle_is_never_executed(tmp_path):
+    marker = tmp_path / "pwned"
+    hostile = np.empty((2, 2), dtype=object)
+    hostile.fill(_Payload(str(marker)))
+    arrays = {**gf.RNN.init(2, 1).weights, "cell": np.array("rnn"), "W_h": hostile}
+    with open(tmp_path / "w.npz", "wb") as fh:
+        np.savez(fh, **arrays)
+    np.save(tmp_path / "x.npy", hostile, allow_pickle=True)
+    assert not marker.exists()
+    with pytest.raises(gf.GradflowError, match="pickled Python objects"):
+        gf.load(tmp_path / "w.npz")
+    gf.RNN.init(2, 1).save(tmp_path / "good.npz")
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    for args in (["decay", "w.npz"], ["decay", "good.npz", "--inputs", "x.npy"]):
+        r = subprocess.run([sys.executable, "-m", "gradflow", *args], cwd=tmp_path, env=env,
+                           capture_output=True, text=True, timeout=300)
+        assert r.returncode == 1 and "pickled Python objects" in r.stderr
+    assert not marker.exists()
+    # control: numpy with pickles allowed does run the payload, so the test can fail
+    np.load(tmp_path / "x.npy", allow_pickle=True)
+    assert marker.exists()
