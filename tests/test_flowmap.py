@@ -1,9 +1,10 @@
 import numpy as np
 import pytest
-from conftest import inputs, make
 
 import gradflow as gf
 from gradflow.analysis.flowmap import flow_map
+
+from conftest import inputs, make
 
 
 def test_flow_map_entries_are_norms_of_the_products(config):
