@@ -20,6 +20,21 @@ _EXPORTS = {
     "decay": "gradflow.analysis.decay",
     "DecayResult": "gradflow.analysis.decay",
     "activation_bound": "gradflow.activations",
+    "DecayBatchResult": "gradflow.analysis.decay",
+    "spectrum": "gradflow.analysis.spectrum",
+    "SpectrumResult": "gradflow.analysis.spectrum",
+    "MatrixSpectrum": "gradflow.analysis.spectrum",
+    "jacobian_norms": "gradflow.analysis.spectrum",
+    "bounds": "gradflow.analysis.bounds",
+    "BoundsResult": "gradflow.analysis.bounds",
+    "GateDerivatives": "gradflow.analysis.bounds",
+    "lyapunov": "gradflow.analysis.lyapunov",
+    "LyapunovResult": "gradflow.analysis.lyapunov",
+    "kaplan_yorke_dimension": "gradflow.analysis.lyapunov",
+    "compare": "gradflow.analysis.compare",
+    "CompareResult": "gradflow.analysis.compare",
+    "pascanu_regulariser": "gradflow.analysis.regulariser",
+    "PascanuRegulariserResult": "gradflow.analysis.regulariser",
 }
 
 __all__ = sorted(_EXPORTS) + ["__version__"]

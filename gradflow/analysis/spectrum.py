@@ -1,0 +1,281 @@
+"""Spectral figures of the recurrent matrices and the bounds they put on the step Jacobian."""
+
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.linalg
+
+from ..activations import activation_bound
+from ..io.arrays import as_inputs, as_state
+from ._gates import gate_activations
+from ._json import number, numbers
+
+#: Budget of one chunk of step Jacobians held at once, in float64 entries (32 MiB).
+_CHUNK_ENTRIES = 1 << 22
+
+
+@dataclass(frozen=True)
+class MatrixSpectrum:
+    """Singular values and eigenvalue modulus of one recurrent matrix ``W_*h``.
+
+    Attributes
+    ----------
+    name : str
+        ``"W_h"``, ``"W_fh"``, ...
+    gate : str
+        The gate letter (``""`` for the RNN).
+    activation : str
+        The nonlinearity the gate applies to ``W_*h h + ...``.
+    gamma : float
+        ``sup f'`` of that nonlinearity (1/4 sigmoid, 1 tanh, 1 relu).
+    singular_values : ndarray, shape (n,)
+        All singular values, descending.
+    spectral_radius : float
+        ``max |eigenvalue|``.
+    """
+
+    name: str
+    gate: str
+    activation: str
+    gamma: float
+    singular_values: np.ndarray
+    spectral_radius: float
+
+    @property
+    def sigma_max(self):
+        """Largest singular value (the spectral norm)."""
+        return float(self.singular_values[0])
+
+    @property
+    def sigma_min(self):
+        """Smallest singular value."""
+        return float(self.singular_values[-1])
+
+    @property
+    def condition_number(self):
+        """``sigma_max / sigma_min`` (inf for a singular matrix)."""
+        if self.sigma_min == 0.0:
+            return float("inf")
+        return self.sigma_max / self.sigma_min
+
+    @property
+    def gamma_sigma_max(self):
+        """``gamma * sigma_max``: the most this gate's recurrent term can stretch per step."""
+        return self.gamma * self.sigma_max
+
+    def to_dict(self):
+        """JSON entry of ``matrices`` (a singular matrix's condition number is None)."""
+        return {
+            "sigma_max": self.sigma_max,
+            "spectral_radius": self.spectral_radius,
+            "singular_values": numbers(self.singular_values),
+            "condition_number": number(self.condition_number),
+            "sigma_min": self.sigma_min,
+            "gate": self.gate,
+            "activation": self.activation,
+            "gamma": self.gamma,
+            "gamma_sigma_max": self.gamma_sigma_max,
+        }
+
+
+@dataclass(frozen=True)
+class SpectrumResult:
+    """Spectral figures of a cell's recurrent matrices and the bounds they imply.
+
+    Attributes
+    ----------
+    model : str
+        The analysed cell, in words.
+    cell : str
+        ``"rnn"``, ``"lstm"`` or ``"gru"``.
+    matrices : dict of str to MatrixSpectrum
+        One entry per ``W_*h``, in gate order.
+    gamma : float or None
+        RNN only: ``sup f'`` of the activation.
+    bound : float or None
+        RNN only: Pascanu et al.'s ``gamma * sigma_max(W_h)``, which bounds ``||J_t||_2`` at
+        every step of every trajectory.
+    jacobian_norms : ndarray, shape (T,) or (B, T), or None
+        ``||J_t||_2`` at every step of the trajectory run (None without inputs).
+    """
+
+    model: str
+    cell: str
+    matrices: dict
+    gamma: float | None
+    bound: float | None
+    jacobian_norms: np.ndarray | None = None
+
+    @property
+    def reading(self):
+        """What ``bound`` says: vanishing guaranteed (< 1) or exploding merely possible."""
+        return _reading(self.bound)
+
+    @property
+    def effective_bound(self):
+        """``max_t ||J_t||_2`` over the trajectory run: ``||ds_T/ds_{T-k}|| <= this ** k``."""
+        if self.jacobian_norms is None:
+            return None
+        return float(np.max(self.jacobian_norms))
+
+    @property
+    def effective_reading(self):
+        """What ``effective_bound`` says about the trajectory run."""
+        return _reading(self.effective_bound)
+
+    def to_dict(self):
+        """The JSON document of ``gradflow spectrum --json``."""
+        doc = {
+            "cell": self.cell,
+            "model": self.model,
+            "matrices": {name: m.to_dict() for name, m in self.matrices.items()},
+            "gamma": self.gamma,
+            "bound": number(self.bound),
+            "reading": self.reading,
+            "effective_bound": number(self.effective_bound),
+            "effective_reading": self.effective_reading,
+        }
+        if self.jacobian_norms is not None:
+            norms = np.asarray(self.jacobian_norms)
+            flat = norms.ravel()
+            peak = int(np.argmax(flat))
+            where = np.unravel_index(peak, norms.shape)
+            doc["trajectory"] = {
+                "steps": int(norms.shape[-1]),
+                "batch": int(norms.shape[0]) if norms.ndim == 2 else None,
+                "jacobian_norm2_max": float(flat[peak]),
+                "jacobian_norm2_mean": float(flat.mean()),
+                "jacobian_norm2_median": float(np.median(flat)),
+                "jacobian_norm2_min": float(flat.min()),
+                "argmax_step": int(where[-1]) + 1,
+                "argmax_sequence": int(where[0]) if norms.ndim == 2 else None,
+            }
+        return doc
+
+
+def _reading(bound):
+    if bound is None:
+        return None
+    if bound < 1.0:
+        return "vanishing guaranteed"
+    return "exploding possible, not guaranteed"
+
+
+def matrix_spectrum(name, W, *, gate="", activation="tanh"):
+    """Spectral figures of one square matrix.
+
+    Parameters
+    ----------
+    name : str
+        Its weight name.
+    W : ndarray, shape (n, n)
+    gate, activation : str
+        The gate it feeds and that gate's nonlinearity.
+
+    Returns
+    -------
+    MatrixSpectrum
+    """
+    W = np.asarray(W, dtype=np.float64)
+    singular_values = scipy.linalg.svdvals(W)
+    eigenvalues = scipy.linalg.eigvals(W)
+    return MatrixSpectrum(
+        name=name,
+        gate=gate,
+        activation=activation,
+        gamma=activation_bound(activation).gamma,
+        singular_values=singular_values,
+        spectral_radius=float(np.max(np.abs(eigenvalues))),
+    )
+
+
+def _norms_along(model, xs, S):
+    from ..kernels import chains
+
+    T = xs.shape[0]
+    m = model.state_size
+    chunk = max(1, min(T, _CHUNK_ENTRIES // (m * m)))
+    Js = np.empty((chunk, m, m))
+    out = np.empty(T)
+    args = model.kernel_args()
+    for start in range(0, T, chunk):
+        stop = min(T, start + chunk)
+        block = Js[: stop - start]
+        chains.step_jacobians(*args, xs[start:stop], S[start:stop + 1], block)
+        out[start:stop] = np.linalg.norm(block, 2, axis=(1, 2))
+    return out
+
+
+def jacobian_norms(model, xs, s0=None):
+    """Spectral norm ``||J_t||_2`` of every step Jacobian along a trajectory.
+
+    The Jacobians are formed in chunks, so memory stays bounded for any T.
+
+    Parameters
+    ----------
+    model : RNN, LSTM or GRU
+    xs : ndarray, shape (T, d) or (B, T, d)
+        Inputs.
+    s0 : ndarray, shape (m,) or (B, m), optional
+        Initial state (zeros by default).
+
+    Returns
+    -------
+    ndarray, shape (T,) or (B, T)
+        Entry ``t - 1`` is ``||ds_t/ds_{t-1}||_2``.
+    """
+    xs = as_inputs(xs, model.inputs)
+    if xs.ndim == 3:
+        s0 = as_state(s0, model.state_size, batch=xs.shape[0])
+        return np.stack([jacobian_norms(model, x, s) for x, s in zip(xs, s0, strict=True)])
+    S = model.run(xs, s0)
+    return _norms_along(model, xs, S)
+
+
+def spectrum(model, xs=None, s0=None):
+    """Spectral figures of every recurrent matrix and the per-step bounds they give.
+
+    For every ``W_*h``: all singular values, sigma_max, the spectral radius and the condition
+    number, with the gate's ``gamma = sup f'``.  For the vanilla RNN, Pascanu et al.'s bound
+    ``||J_t||_2 <= gamma * sigma_max(W_h)`` holds at every step of every trajectory, so a bound
+    below 1 guarantees vanishing gradients while a bound above 1 only makes exploding possible.
+    Gated cells have no such bound from the weights alone; given inputs, the effective bound
+    ``max_t ||J_t||_2`` along the trajectory run plays its part: ``||ds_T/ds_{T-k}||_2`` never
+    exceeds it to the power k.
+
+    Parameters
+    ----------
+    model : RNN, LSTM or GRU
+    xs : ndarray, shape (T, d) or (B, T, d), optional
+        Inputs of a trajectory for the effective bound.
+    s0 : ndarray, shape (m,) or (B, m), optional
+        Initial state (zeros by default).
+
+    Returns
+    -------
+    SpectrumResult
+
+    References
+    ----------
+    Pascanu, Mikolov & Bengio (2013), "On the difficulty of training recurrent neural
+    networks", ICML.
+    """
+    activations = gate_activations(model)
+    matrices = {}
+    for gate, activation in activations.items():
+        name = model.recurrent_name(gate)
+        matrices[name] = matrix_spectrum(name, model[name], gate=gate, activation=activation)
+    gamma = bound = None
+    if model.cell == "rnn":
+        W = matrices["W_h"]
+        gamma = W.gamma
+        bound = W.gamma_sigma_max
+    norms = None if xs is None else jacobian_norms(model, xs, s0)
+    return SpectrumResult(
+        model=model.describe(),
+        cell=model.cell,
+        matrices=matrices,
+        gamma=gamma,
+        bound=bound,
+        jacobian_norms=norms,
+    )
