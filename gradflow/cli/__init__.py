@@ -8,8 +8,12 @@ import sys
 
 import click
 
+from .bounds_cmd import bounds
+from .compare_cmd import compare
 from .decay_cmd import decay
 from .init_cmd import init
+from .lyapunov_cmd import lyapunov
+from .spectrum_cmd import spectrum
 
 
 class _Group(click.Group):
@@ -52,6 +56,10 @@ def main(ctx, debug):
 
 main.add_command(init)
 main.add_command(decay)
+main.add_command(spectrum)
+main.add_command(bounds)
+main.add_command(lyapunov)
+main.add_command(compare)
 
 
 def run():  # pragma: no cover - console entry for ``python -m gradflow.cli``

@@ -77,6 +77,36 @@ def _human(result, source):
                    else ">= 1: exploding possible, not guaranteed")
         lines.append(f"Pascanu bound gamma*sigma_max(W_h) = {result.bound:.6g} ({reading})")
     lines.append(f"verdict: {result.verdict}")
+    if result.interpretation:
+        lines += ["", "interpretation:"] + [f"  {line}" for line in result.interpretation]
+    return "\n".join(lines)
+
+
+def _human_batch(result, source):
+    """Median and bands of a batch, then the median curve's reading."""
+    lines = [f"{result.model}: gradient norm ||ds_T/ds_(T-k)||_2 over T = {result.steps} steps, "
+             f"{result.batch} sequences"]
+    if "inputs" in source:
+        lines.append(f"inputs: {source['inputs']}" + (f"; h0: {source['h0']}" if "h0" in source
+                                                         else ""))
+    levels = result.quantile_levels
+    header = f"{'lag k':>8}  {'median log10':>14}" + "".join(
+        f"  {'q' + format(q, 'g'):>14}" for q in levels)
+    lines += ["", header]
+    bands = result.log10_norm2_quantiles
+    for k in _table_lags(result.steps, [result.gradient_horizon, result.growth_horizon]):
+        row = f"{k:>8}  {format_log(result.log10_norm2[k]):>14}"
+        row += "".join(f"  {format_log(bands[i, k]):>14}" for i in range(len(levels)))
+        lines.append(row)
+    lines += ["", f"{'sequence':>8}  {'horizon':>8}  {'factor/step':>12}  {'lambda_1':>10}"
+                  "  verdict"]
+    for i, r in enumerate(result.sequences):
+        horizon = "-" if r.gradient_horizon is None else str(r.gradient_horizon)
+        factor = "-" if r.decay_factor is None else f"{r.decay_factor:.4g}"
+        lam = "-" if r.lambda_1 is None else f"{r.lambda_1:+.4g}"
+        lines.append(f"{i:>8}  {horizon:>8}  {factor:>12}  {lam:>10}  {r.verdict}")
+    lines += ["", f"verdict (median curve): {result.verdict}", "", "interpretation:"]
+    lines += [f"  {line}" for line in result.interpretation]
     return "\n".join(lines)
 
 
@@ -95,20 +125,21 @@ def decay(weights, inputs_path, steps, input_seed, h0_path, threshold, as_json):
     as an exact exponent, so norms like 1e-5000 are reported where float64 products would
     underflow.  For LSTM the h-block and c-block norms are shown too.  An exactly zero product
     (all units of a relu RNN dead) is reported as such: null in JSON, "0 (exact)" in text.
+
+    The curve is read out: gradient horizon, fitted per-step factor, verdict, compared with
+    Pascanu's bound (RNN), the largest step Jacobian norm met and exp(lambda_1).  Batch
+    inputs (B, T, d) give one curve per sequence plus the per-lag median and quantile bands.
     """
     from ..analysis.decay import decay as compute
-    from ..errors import GradflowError
     from ..io.weights import load
 
     model = load(weights)
     xs, s0, source = read_trajectory(model, inputs_path, steps, input_seed, h0_path)
-    if xs.ndim == 3:
-        raise GradflowError(
-            f"{inputs_path}: batch inputs (B, T, d) are not supported by decay; give one "
-            "sequence of shape (T, d)"
-        )
     result = compute(model, xs, s0, threshold=threshold)
+    batch = xs.ndim == 3
     if as_json:
         emit_json({**result.to_dict(), "weights": weights, **source})
+    elif batch:
+        click.echo(_human_batch(result, source))
     else:
         click.echo(_human(result, source))
