@@ -29,7 +29,8 @@ def invoke(*args):
 def test_lambda_1_and_effective_bound_match_references(config):
     model = make(config, hidden=5, inputs=2, seed=6, gain=1.2)
     xs = inputs(64, 2, seed=7)
-    r = gf.decay(model, xs)
+    assert gf.decay(model, xs).effective_bound is None  # opt-in
+    r = gf.decay(model, xs, effective_bound=True)
     Js = refs.jacobians(model, xs)
     lam = refs.benettin(Js, 1, warmup=16)[0]
     assert r.fit_lags == (16, 64)
@@ -91,7 +92,7 @@ def test_batch_curves_median_and_bands_match_references(config):
     model = make(config, hidden=4, inputs=2, seed=1, gain=1.1)
     xs = batch_inputs()
     s0 = np.random.default_rng(3).uniform(-0.5, 0.5, (4, model.state_size))
-    r = gf.decay(model, xs, s0, quantiles=(0.25, 0.75))
+    r = gf.decay(model, xs, s0, quantiles=(0.25, 0.75), effective_bound=True)
     assert isinstance(r, gf.DecayBatchResult) and r.batch == 4
     curves = np.array([naive.renormalised_log10_norms(refs.jacobians(model, x, s))
                        for x, s in zip(xs, s0, strict=True)])
@@ -106,6 +107,9 @@ def test_batch_curves_median_and_bands_match_references(config):
     lambdas = [refs.benettin(refs.jacobians(model, x, s), 1, warmup=10)[0]
                for x, s in zip(xs, s0, strict=True)]
     assert r.lambda_1 == pytest.approx(np.median(lambdas), rel=1e-9)
+    norms = [np.linalg.norm(refs.jacobians(model, x, s), 2, axis=(1, 2)).max()
+             for x, s in zip(xs, s0, strict=True)]
+    assert r.effective_bound == pytest.approx(max(norms), rel=1e-10)
     doc = json.loads(json.dumps(r.to_dict(), allow_nan=False))
     assert CORE_KEYS | NEW_KEYS <= set(doc)
     assert doc["batch"] == 4 and len(doc["sequences"]) == 4

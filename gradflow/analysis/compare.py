@@ -283,7 +283,7 @@ def compare(hidden=32, inputs=4, steps=300, *, init="gaussian", gain=0.8, seed=0
             parameter_formula=parameter_formula(model),
             parameters_by_length=by_length,
             states_by_length=states,
-            decay=decay(model, xs, threshold=threshold),
+            decay=decay(model, xs, threshold=threshold, effective_bound=True),
             forget_gate=_forget_gate(model, xs) if model.cell == "lstm" else None,
         )
     settings = {

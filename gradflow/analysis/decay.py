@@ -94,7 +94,8 @@ class DecayResult:
         fitted ``decay_factor`` approaches for long horizons.  ``-inf`` when a step annihilates
         every direction.
     effective_bound : float or None
-        ``max_t ||J_t||_2`` over the trajectory: the norm at lag k never exceeds its k-th power.
+        ``max_t ||J_t||_2`` over the trajectory: the norm at lag k never exceeds its k-th power
+        (None unless requested).
     interpretation : tuple of str
         The figures above read out in sentences.
     """
@@ -356,7 +357,7 @@ def _largest_exponent(model, xs, S, warmup):
     return float(exponents[0])
 
 
-def _single(model, xs, s0, threshold):
+def _single(model, xs, s0, threshold, with_effective_bound):
     from .spectrum import _norms_along
 
     S = model._trajectory(xs, s0)
@@ -370,7 +371,7 @@ def _single(model, xs, s0, threshold):
         block_h = block_c = None
     figures = curve_figures(full, threshold)
     lambda_1 = _largest_exponent(model, xs, S, figures.fit_lags[0])
-    effective = float(np.max(_norms_along(model, xs, S)))
+    effective = float(np.max(_norms_along(model, xs, S))) if with_effective_bound else None
     bound = pascanu_bound(model)
     paths = None
     if lstm:
@@ -495,9 +496,10 @@ class DecayBatchResult:
         return doc
 
 
-def _batch(model, xs, s0, threshold, levels):
+def _batch(model, xs, s0, threshold, levels, with_effective_bound):
     s0 = as_state(s0, model.state_size, batch=xs.shape[0])
-    sequences = tuple(_single(model, x, s, threshold) for x, s in zip(xs, s0, strict=True))
+    sequences = tuple(_single(model, x, s, threshold, with_effective_bound)
+                      for x, s in zip(xs, s0, strict=True))
     curves = np.stack([r.log10_norm2 for r in sequences])
     median = np.median(curves, axis=0)
     median[np.isnan(median)] = -np.inf
@@ -515,7 +517,7 @@ def _batch(model, xs, s0, threshold, levels):
     lambda_1 = float(np.median(lambdas))
     if math.isnan(lambda_1):
         lambda_1 = -math.inf
-    effective = max(r.effective_bound for r in sequences)
+    effective = max(r.effective_bound for r in sequences) if with_effective_bound else None
     bound = pascanu_bound(model)
     paths = None
     if lstm:
@@ -561,7 +563,7 @@ def _batch(model, xs, s0, threshold, levels):
     )
 
 
-def decay(model, xs, s0=None, *, threshold=1e-3, quantiles=BAND_LEVELS):
+def decay(model, xs, s0=None, *, threshold=1e-3, quantiles=BAND_LEVELS, effective_bound=False):
     """Spectral norm of ``ds_T/ds_{T-k}`` for every lag k = 0..T, exact at any T, and its reading.
 
     The backward product is renormalised by a power of two at every step with the exponent
@@ -569,8 +571,8 @@ def decay(model, xs, s0=None, *, threshold=1e-3, quantiles=BAND_LEVELS):
     would under- or overflow float64.  The curve is then read out: the gradient horizon (first
     lag below ``threshold``; growth: above ``1 / threshold``), the per-step decay factor fitted
     after the first quarter of the lags, and a verdict, compared with Pascanu et al.'s bound
-    (vanilla RNN), with the largest step Jacobian norm met on the trajectory (which bounds
-    every lag), and with ``exp(lambda_1)``, the largest Lyapunov exponent's per-step factor.
+    (vanilla RNN), with ``exp(lambda_1)``, the largest Lyapunov exponent's per-step factor, and
+    on request with the largest step Jacobian norm met, which bounds every lag for any cell.
 
     Parameters
     ----------
@@ -583,6 +585,10 @@ def decay(model, xs, s0=None, *, threshold=1e-3, quantiles=BAND_LEVELS):
         Vanishing threshold for the gradient horizon (1e-3); 1/threshold for growth.
     quantiles : sequence of float, optional
         Batch only: levels of the per-lag bands, in (0, 1).
+    effective_bound : bool, optional
+        Also find ``max_t ||J_t||_2`` along the trajectory (the bound of every lag for gated
+        cells too).  Off by default: one extra eigenvalue problem per step costs more than
+        the all-lag sweep itself.
 
     Returns
     -------
@@ -598,6 +604,7 @@ def decay(model, xs, s0=None, *, threshold=1e-3, quantiles=BAND_LEVELS):
     """
     threshold = _check_threshold(threshold)
     xs = as_inputs(xs, model.inputs)
+    with_bound = bool(effective_bound)
     if xs.ndim == 3:
-        return _batch(model, xs, s0, threshold, quantile_levels(quantiles))
-    return _single(model, xs, as_state(s0, model.state_size), threshold)
+        return _batch(model, xs, s0, threshold, quantile_levels(quantiles), with_bound)
+    return _single(model, xs, as_state(s0, model.state_size), threshold, with_bound)

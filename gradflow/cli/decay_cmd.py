@@ -135,7 +135,7 @@ def decay(weights, inputs_path, steps, input_seed, h0_path, threshold, as_json):
 
     model = load(weights)
     xs, s0, source = read_trajectory(model, inputs_path, steps, input_seed, h0_path)
-    result = compute(model, xs, s0, threshold=threshold)
+    result = compute(model, xs, s0, threshold=threshold, effective_bound=True)
     batch = xs.ndim == 3
     if as_json:
         emit_json({**result.to_dict(), "weights": weights, **source})
