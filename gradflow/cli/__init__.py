@@ -13,6 +13,7 @@ from .compare_cmd import compare
 from .decay_cmd import decay
 from .init_cmd import init
 from .lyapunov_cmd import lyapunov
+from .report_cmd import report
 from .spectrum_cmd import spectrum
 
 
@@ -60,6 +61,7 @@ main.add_command(spectrum)
 main.add_command(bounds)
 main.add_command(lyapunov)
 main.add_command(compare)
+main.add_command(report)
 
 
 def run():  # pragma: no cover - console entry for ``python -m gradflow.cli``

@@ -1,0 +1,56 @@
+"""Writing a report: PDF (one topic a page) or PNG (a dashboard), atomically."""
+
+import os
+
+from ..errors import GradflowError
+from ..io.atomic import atomic_path
+from .style import RC
+
+FORMATS = {".pdf": "pdf", ".png": "png"}
+
+
+def output_format(path):
+    """``"pdf"`` or ``"png"`` from the file name, or a GradflowError."""
+    ext = os.path.splitext(os.fspath(path))[1].lower()
+    if ext not in FORMATS:
+        raise GradflowError(f"{path}: the report must end in .pdf or .png; got {ext or 'none'!r}")
+    return FORMATS[ext]
+
+
+def write_report(reports, path, context):
+    """Draw ``reports`` (a list of ModelReport) to ``path`` (.pdf or .png).
+
+    Returns
+    -------
+    int
+        Pages written (1 for PNG).
+    """
+    import matplotlib
+
+    matplotlib.use("Agg", force=False)
+    from matplotlib.backends.backend_pdf import PdfPages
+
+    from .. import __version__
+    from .pages import dashboard, pdf_pages
+
+    fmt = output_format(path)
+    labels = ", ".join(r.label for r in reports)
+    with matplotlib.rc_context(RC), atomic_path(path, suffix="." + fmt) as tmp:
+        if fmt == "png":
+            fig = dashboard(reports, context)
+            fig.savefig(tmp, format="png", dpi=120,
+                        metadata={"Software": f"gradflow {__version__}"})
+            return 1
+        metadata = {
+            "Title": f"gradflow report: {labels}",
+            "Subject": "Gradient flow backwards through time: " + context,
+            "Keywords": "gradflow, vanishing gradients, exploding gradients, Jacobian, "
+                        "RNN, LSTM, GRU",
+            "Creator": f"gradflow {__version__}",
+        }
+        count = 0
+        with PdfPages(tmp, metadata=metadata) as pdf:
+            for fig in pdf_pages(reports, context):
+                pdf.savefig(fig)
+                count += 1
+        return count

@@ -1,0 +1,138 @@
+"""Reports opened and inspected: page counts, extractable text, non-blank pixels."""
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+from matplotlib.image import imread
+
+import gradflow as gf
+from gradflow.cli import main
+
+pypdf = pytest.importorskip("pypdf")
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def invoke(*args):
+    return CliRunner().invoke(main, [str(a) for a in args])
+
+
+def pdf_text(path):
+    reader = pypdf.PdfReader(path)
+    return reader, [page.extract_text() for page in reader.pages]
+
+
+def test_single_lstm_pdf_has_six_pages_and_a_text_summary(tmp_path):
+    w = tmp_path / "lstm.npz"
+    gf.LSTM.init(8, 3, seed=2, forget_bias=1.0).save(w)
+    out = tmp_path / "r.pdf"
+    r = invoke("report", w, "-o", out, "--steps", 60, "--quiet")
+    assert r.exit_code == 0, r.output
+    reader, pages = pdf_text(out)
+    assert len(pages) >= 6
+    first = pages[0]
+    for word in ("lstm", "W_fh", "W_ih", "W_oh", "W_ch", "verdict", "horizon"):
+        assert word in first
+    model = gf.load(w)
+    ref = gf.decay(model, np.random.default_rng(0).standard_normal((60, 3)))
+    assert ref.verdict in first
+    assert f"{model.parameter_count:,}" in first
+    assert reader.metadata["/Title"].startswith("gradflow report")
+    joined = "\n".join(pages)
+    for title in ("flow map", "Singular values", "Lyapunov", "cell path", "derivatives"):
+        assert title.lower() in joined.lower()
+
+
+def test_comparison_pdf_names_every_cell(tmp_path):
+    paths = []
+    for name, model in [("tanh", gf.RNN.init(6, 2, seed=1)),
+                        ("sig", gf.RNN.init(6, 2, seed=1, activation="sigmoid")),
+                        ("gate", gf.GRU.init(6, 2, seed=1, variant="reset_after"))]:
+        paths.append(tmp_path / f"{name}.npz")
+        model.save(paths[-1])
+    out = tmp_path / "cmp.pdf"
+    r = invoke("report", *paths, "-o", out, "--steps", 40, "--quiet")
+    assert r.exit_code == 0, r.output
+    _, pages = pdf_text(out)
+    for label in ("tanh", "sig", "gate", "W_rh", "W_h"):
+        assert label in pages[0]
+    assert "GRU-reset_after" in "\n".join(pages)
+
+
+def test_default_png_dashboard_is_large_and_not_blank(tmp_path):
+    out = tmp_path / "d.png"
+    r = invoke("report", "-o", out, "--steps", 50, "--quiet")
+    assert r.exit_code == 0, r.output
+    img = imread(out)
+    height, width = img.shape[:2]
+    assert width >= 1600 and height >= 1200
+    rgb = img[..., :3]
+    non_white = np.mean(rgb.min(axis=2) < 0.95)
+    assert non_white > 0.05
+    assert rgb.std() > 0.05
+    # every default cell's colour appears somewhere
+    for hexcolor in ("#d62728", "#9467bd", "#1f77b4", "#2ca02c"):
+        c = np.array([int(hexcolor[i:i + 2], 16) / 255 for i in (1, 3, 5)])
+        assert (np.abs(rgb - c).max(axis=2) < 0.03).sum() > 50, hexcolor
+
+
+def test_report_errors_write_nothing(tmp_path):
+    w = tmp_path / "w.npz"
+    gf.RNN.init(4, 2).save(w)
+    before = sorted(os.listdir(tmp_path))
+    cases = [
+        (["report", w, "-o", tmp_path / "r.svg"], "must end in .pdf or .png"),
+        (["report", w, "-o", w.with_suffix(".pdf"), "--inputs", tmp_path / "nope.npy"],
+         "no such file"),
+        (["report", "-o", tmp_path / "w.npz"], "must end in .pdf or .png"),
+        (["report", w, "-o", tmp_path / "r.pdf", "--threshold", 3], "threshold"),
+    ]
+    for args, message in cases:
+        r = invoke(*args)
+        assert r.exit_code == 1 and message in r.stderr, r.output
+    assert sorted(os.listdir(tmp_path)) == before
+
+
+def test_report_refuses_to_overwrite_an_input(tmp_path):
+    w = tmp_path / "w.pdf"
+    gf.RNN.init(4, 2).save(tmp_path / "w.npz")
+    os.replace(tmp_path / "w.npz", w)
+    r = invoke("report", w, "-o", w)
+    assert r.exit_code == 1 and "would overwrite the input" in r.stderr
+
+
+def test_progress_bar_only_on_a_terminal(tmp_path):
+    from io import StringIO
+
+    from gradflow.report.progress import Progress
+
+    stream = StringIO()
+    p = Progress(3, enabled=True, stream=stream)
+    p.step("a")
+    p.step("b")
+    p.close()
+    assert "2/3" in stream.getvalue() and stream.getvalue().endswith("\n")
+    silent = StringIO()
+    q = Progress(3, stream=silent)  # StringIO is not a terminal
+    q.step("a")
+    q.close()
+    assert silent.getvalue() == ""
+
+
+def test_gallery_is_reproducible(tmp_path):
+    from gradflow.report.gallery import make_gallery
+
+    digests = []
+    for run in ("a", "b"):
+        folder = tmp_path / run
+        paths = make_gallery(folder)
+        assert [Path(p).parent for p in paths] == [folder] * 4
+        digests.append({p.name: p.read_bytes() for p in sorted(folder.iterdir())})
+    assert set(digests[0]) == {"decay.png", "flow_map.png", "spectrum_bound.png",
+                               "dashboard.png"}
+    assert digests[0] == digests[1]
+    for data in digests[0].values():
+        assert len(data) > 20_000  # real pictures, not empty canvases
+    assert (ROOT / "reports" / "make_gallery.py").exists()
