@@ -126,6 +126,7 @@ def lyapunov_page(reports):
     fig = Figure(figsize=PAGE, layout="constrained")
     ax = fig.add_subplot()
     plots.plot_lyapunov(reports, ax=ax)
+    ax.set_title("")
     fig.suptitle("Lyapunov spectrum: > 0 expands (chaos, exploding), < 0 contracts "
                  "(vanishing)", fontsize=13, weight="bold")
     return fig
@@ -142,8 +143,9 @@ def jacobian_norm_page(reports):
         if r.decay.bound is not None:
             ax.axhline(r.decay.bound, color=r.color, ls="--", lw=1,
                        label=f"{r.label} bound γσ_max = {r.decay.bound:.3g}")
-    ax.axhline(1.0, color="black", lw=0.8)
-    ax.set_ylim(bottom=0)
+    ax.axhline(1.0, color="0.55", lw=0.8, zorder=0)
+    low = min(float(np.min(r.spectrum.jacobian_norms)) for r in reports)
+    ax.set_ylim(bottom=max(0.0, min(low, 1.0) - 0.1))
     ax.set_xlabel("step t")
     ax.set_ylabel(r"$\|J_t\|_2 = \|\partial s_t/\partial s_{t-1}\|_2$")
     ax.legend(loc="best", ncol=2)
