@@ -54,6 +54,22 @@ def corrupted_files(draw):
     return draw(st.binary(max_size=2048))
 
 
+@st.composite
+def valid_files(draw):
+    cell = draw(st.sampled_from(["rnn", "lstm", "gru"]))
+    options = {}
+    if cell == "rnn":
+        options["activation"] = draw(st.sampled_from(["tanh", "sigmoid", "relu"]))
+    if cell == "gru":
+        options["variant"] = draw(st.sampled_from(["seed", "reset_after"]))
+    model = gf.CELLS[cell].init(draw(st.integers(1, 4)), 2, gain=draw(st.floats(0.1, 4.0)),
+                                seed=draw(st.integers(0, 99)), **options)
+    buf = io.BytesIO()
+    np.savez(buf, cell=np.array(cell), **model.weights,
+             **{k: np.array(v) for k, v in model.options().items()})
+    return buf.getvalue()
+
+
 dtypes = st.sampled_from(["<f8", "<f4", "<i4", "<c16", "|b1", "<U3", "O", ">f8", "<f2"])
 shapes = st.lists(st.integers(0, 4), min_size=0, max_size=3).map(tuple)
 values = st.sampled_from([0.0, 1.0, -2.5, np.nan, np.inf, -np.inf, 1e308])
@@ -133,20 +149,28 @@ def npy_files(draw):
     return bytes(data)
 
 
+COMMANDS = ["decay", "spectrum", "bounds", "lyapunov", "report", "init"]
+ran = {}  # successful runs per command: the fuzzer must reach the analyses, not only the loaders
+
+
 @FUZZ
-@given(weights=st.one_of(corrupted_files(), random_archives()), inputs=npy_files(),
-       with_output=st.booleans())
-def test_cli_never_shows_a_traceback_nor_leaves_files(weights, inputs, with_output):
+@given(weights=st.one_of(corrupted_files(), random_archives(), valid_files()),
+       inputs=npy_files(), command=st.sampled_from(COMMANDS), drawn=st.booleans())
+def test_cli_never_shows_a_traceback_nor_leaves_files(weights, inputs, command, drawn):
     runner = CliRunner()
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         (tmp / "w.npz").write_bytes(weights)
         (tmp / "x.npy").write_bytes(inputs)
         before = sorted(os.listdir(tmp))
-        if with_output:
-            args = ["init", "rnn", "-n", "2", "-d", "2", "--gain", "nan", "-o", str(tmp / "o.npz")]
+        out = tmp / "out.png"
+        source = ["--steps", "4"] if drawn else ["--inputs", str(tmp / "x.npy")]
+        if command == "init":
+            args = ["init", "rnn", "-n", "2", "-d", "2", "--gain", "nan", "-o", str(out)]
+        elif command == "report":
+            args = ["report", str(tmp / "w.npz"), *source, "-q", "-o", str(out)]
         else:
-            args = ["decay", str(tmp / "w.npz"), "--inputs", str(tmp / "x.npy"), "--json"]
+            args = [command, str(tmp / "w.npz"), *source, "--json"]
         r = runner.invoke(main, args)
         assert r.exit_code in (0, 1), r.output
         assert "Traceback" not in r.output
@@ -155,7 +179,21 @@ def test_cli_never_shows_a_traceback_nor_leaves_files(weights, inputs, with_outp
             lines = r.stderr.strip().splitlines()
             assert len(lines) == 1 and lines[0].startswith("Error: ")
             assert r.stdout == ""
-        assert sorted(os.listdir(tmp)) == before
+            assert sorted(os.listdir(tmp)) == before
+        else:
+            ran[command] = ran.get(command, 0) + 1
+        if r.exit_code == 1:
+            pass
+        elif command in ("report", "init"):
+            assert sorted(os.listdir(tmp)) == sorted([*before, "out.png"])
+        else:
+            assert sorted(os.listdir(tmp)) == before
+
+
+def test_the_cli_fuzzer_reached_every_analysis():
+    """Runs after the fuzzer above (file order): valid files did get analysed."""
+    for command in ("decay", "spectrum", "bounds", "lyapunov", "report"):
+        assert ran.get(command, 0) >= 1, ran
 
 
 def test_debug_shows_the_traceback(tmp_path):
