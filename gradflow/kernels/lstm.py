@@ -36,8 +36,13 @@ def step(act, Wh, bhn, xp, s, out, work):
 
 
 @kernel
-def jacobian(act, Wh, bhn, xp, s, J, work):
-    """Write the (2n, 2n) Jacobian ``d(H, C)/d(h, c)`` of one step."""
+def jacobian_blocks(Wh, xp, s, JL, diag_h, diag_c, scale, work):
+    """Write the nonzero parts of the Jacobian of one step, each multiplied by ``scale``.
+
+    ``JL`` (2n, n) receives the dense left half ``d(H, C)/dh``; ``diag_h`` and ``diag_c`` (n,)
+    the diagonals of ``dH/dc`` and ``dC/dc`` (the right half is diagonal: the additive cell
+    path).  ``scale`` is a power of two, so the scaled entries are exact.
+    """
     n = Wh.shape[1]
     h = s[:n]
     _gates(Wh, xp, h, work)
@@ -52,19 +57,32 @@ def jacobian(act, Wh, bhn, xp, s, J, work):
         Ct = work[3, i]
         c = s[n + i]
         tC = np.tanh(F * c + I_ * Ct)
-        gf = c * F * (1.0 - F)
-        gi = Ct * I_ * (1.0 - I_)
-        gc = I_ * (1.0 - Ct * Ct)
-        go = tC * O * (1.0 - O)
+        gf = c * F * (1.0 - F) * scale
+        gi = Ct * I_ * (1.0 - I_) * scale
+        gc = I_ * (1.0 - Ct * Ct) * scale
+        go = tC * O * (1.0 - O) * scale
         k = O * (1.0 - tC * tC)
         for j in range(n):
             dc_dh = gf * W_fh[i, j] + gi * W_ih[i, j] + gc * W_ch[i, j]
-            J[n + i, j] = dc_dh
-            J[i, j] = go * W_oh[i, j] + k * dc_dh
-            J[n + i, n + j] = 0.0
+            JL[n + i, j] = dc_dh
+            JL[i, j] = go * W_oh[i, j] + k * dc_dh
+        diag_h[i] = k * F * scale
+        diag_c[i] = F * scale
+
+
+@kernel
+def jacobian(act, Wh, bhn, xp, s, J, work):
+    """Write the (2n, 2n) Jacobian ``d(H, C)/d(h, c)`` of one step."""
+    n = Wh.shape[1]
+    diag_h = np.empty(n)
+    diag_c = np.empty(n)
+    jacobian_blocks(Wh, xp, s, J[:, :n], diag_h, diag_c, 1.0, work)
+    for i in range(n):
+        for j in range(n):
             J[i, n + j] = 0.0
-        J[n + i, n + i] = F
-        J[i, n + i] = k * F
+            J[n + i, n + j] = 0.0
+        J[i, n + i] = diag_h[i]
+        J[n + i, n + i] = diag_c[i]
 
 
 @kernel
