@@ -35,6 +35,22 @@ _EXPORTS = {
     "CompareResult": "gradflow.analysis.compare",
     "pascanu_regulariser": "gradflow.analysis.regulariser",
     "PascanuRegulariserResult": "gradflow.analysis.regulariser",
+    "bptt": "gradflow.analysis.bptt",
+    "BPTTResult": "gradflow.analysis.bptt",
+    "clip_gradients": "gradflow.analysis.clipping",
+    "ClipResult": "gradflow.analysis.clipping",
+    "gradient_norm": "gradflow.analysis.clipping",
+    "clipping_summary": "gradflow.analysis.clipping",
+    "ClippingSummary": "gradflow.analysis.clipping",
+    "from_torch": "gradflow.io.torch_import",
+    "torch_layer_inputs": "gradflow.io.torch_import",
+    "describe_torch": "gradflow.io.torch_import",
+    "train": "gradflow.training.loop",
+    "TrainResult": "gradflow.training.loop",
+    "AddingProblem": "gradflow.training.tasks",
+    "CopyMemory": "gradflow.training.tasks",
+    "Adam": "gradflow.training.optim",
+    "SGD": "gradflow.training.optim",
 }
 
 __all__ = sorted(_EXPORTS) + ["__version__"]

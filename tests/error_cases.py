@@ -168,3 +168,73 @@ def non_finite_gain(tmp):
 
 def output_folder_missing(tmp):
     return ["init", "rnn", "--hidden", "8", "--inputs", "3", "-o", "no/such/folder/w.npz"]
+
+
+def _torch():
+    import pytest
+
+    return pytest.importorskip("torch")
+
+
+def torch_missing_file(tmp):
+    return ["import-torch", "nope.pt", "-o", "w.npz"]
+
+
+def torch_output_is_input(tmp):
+    (tmp / "model.pt").write_bytes(b"PK\x03\x04 not read: refused before loading")
+    return ["import-torch", "model.pt", "-o", "model.pt"]
+
+
+def torch_whole_module(tmp):
+    torch = _torch()
+    torch.save(torch.nn.GRU(3, 4), tmp / "whole.pt")
+    return ["import-torch", "whole.pt", "-o", "w.npz"]
+
+
+def torch_proj_size(tmp):
+    torch = _torch()
+    torch.save(torch.nn.LSTM(3, 4, proj_size=2).state_dict(), tmp / "proj.pt")
+    return ["import-torch", "proj.pt", "-o", "w.npz"]
+
+
+def torch_layer_out_of_range(tmp):
+    torch = _torch()
+    torch.save(torch.nn.GRU(3, 4, num_layers=2).state_dict(), tmp / "model.pt")
+    return ["import-torch", "model.pt", "-o", "w.npz", "--layer", "2"]
+
+
+def torch_not_bidirectional(tmp):
+    torch = _torch()
+    torch.save(torch.nn.RNN(3, 4).state_dict(), tmp / "model.pt")
+    return ["import-torch", "model.pt", "-o", "w.npz", "--direction", "reverse"]
+
+
+def torch_nonlinearity_for_lstm(tmp):
+    torch = _torch()
+    torch.save(torch.nn.LSTM(3, 4).state_dict(), tmp / "model.pt")
+    return ["import-torch", "model.pt", "-o", "w.npz", "--nonlinearity", "relu"]
+
+
+def train_copy_too_short(tmp):
+    return ["train", "--cell", "lstm", "--task", "copy", "--length", "15", "--hidden", "8",
+            "--steps", "10"]
+
+
+def train_bad_clip(tmp):
+    return ["train", "--cell", "rnn", "--task", "adding", "--length", "50", "--hidden", "8",
+            "--steps", "10", "--clip", "-1"]
+
+
+def train_history_folder_missing(tmp):
+    return ["train", "--cell", "gru", "--task", "adding", "--length", "50", "--hidden", "8",
+            "--steps", "10", "--history", "no/such/h.json"]
+
+
+def train_option_for_other_cell(tmp):
+    return ["train", "--cell", "gru", "--task", "adding", "--length", "50", "--hidden", "8",
+            "--steps", "10", "--forget-bias", "1"]
+
+
+def train_clip_method_without_clip(tmp):
+    return ["train", "--cell", "rnn", "--task", "adding", "--length", "50", "--hidden", "8",
+            "--steps", "10", "--clip-method", "value"]

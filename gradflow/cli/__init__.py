@@ -11,10 +11,12 @@ import click
 from .bounds_cmd import bounds
 from .compare_cmd import compare
 from .decay_cmd import decay
+from .import_torch_cmd import import_torch
 from .init_cmd import init
 from .lyapunov_cmd import lyapunov
 from .report_cmd import report
 from .spectrum_cmd import spectrum
+from .train_cmd import train
 
 
 class _Group(click.Group):
@@ -61,6 +63,8 @@ main.add_command(spectrum)
 main.add_command(bounds)
 main.add_command(lyapunov)
 main.add_command(compare)
+main.add_command(import_torch)
+main.add_command(train)
 main.add_command(report)
 
 

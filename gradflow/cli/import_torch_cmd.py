@@ -1,0 +1,95 @@
+"""``gradflow import-torch``: one layer of a PyTorch RNN/LSTM/GRU as a gradflow weights file."""
+
+import click
+
+from ._options import emit_json, json_option, note
+
+
+@click.command("import-torch", short_help="Convert a PyTorch RNN/LSTM/GRU layer to a weights file.")
+@click.argument("source", metavar="MODEL.pt", type=click.Path())
+@click.option("-o", "--output", type=click.Path(dir_okay=False), required=True,
+              help="The .npz to write.")
+@click.option("--layer", type=click.IntRange(min=0), default=0, show_default=True,
+              help="Layer to take (0-based).")
+@click.option("--direction", type=click.Choice(["forward", "reverse"]), default="forward",
+              show_default=True, help="Direction of a bidirectional model.")
+@click.option("--nonlinearity", type=click.Choice(["tanh", "relu"]), default=None,
+              help="RNN only: the module's nonlinearity (a state dict does not record it; "
+                   "default tanh).")
+@click.option("--prefix", default=None,
+              help="Which recurrent module of a larger state dict, e.g. 'encoder.rnn.'.")
+@click.option("--inputs", "inputs_path", type=click.Path(),
+              help="Inputs of layer 0, .npy (T, d) or (B, T, d); with --layer-inputs.")
+@click.option("--layer-inputs", "layer_inputs_path", type=click.Path(dir_okay=False),
+              help="Write the inputs the chosen layer receives (the outputs of the layers "
+                   "below, run on --inputs) to this .npy, for `gradflow decay --inputs`.")
+@json_option
+def import_torch(source, output, layer, direction, nonlinearity, prefix, inputs_path,
+                 layer_inputs_path, as_json):
+    """Convert layer --layer of the PyTorch model in MODEL.pt into a gradflow weights file.
+
+    MODEL.pt holds the state dict of a torch.nn.RNN, LSTM or GRU (or of a model containing
+    one), saved with torch.save(model.state_dict(), path); it is read with
+    torch.load(weights_only=True), which refuses arbitrary pickled objects.  PyTorch's gate
+    order (LSTM i, f, g, o; GRU r, z, n) is mapped onto the seed's names and the two biases
+    are summed; a GRU becomes the reset_after variant with b_hn.  Multi-layer and
+    bidirectional models: --layer and --direction.  LSTMs with proj_size are refused.
+
+    \b
+    To analyse a layer above the first on its real input sequence:
+      gradflow import-torch model.pt --layer 1 -o w1.npz --inputs x.npy --layer-inputs x1.npy
+      gradflow decay w1.npz --inputs x1.npy
+    """
+    import os
+
+    import numpy as np
+
+    from ..errors import GradflowError
+    from ..io.atomic import atomic_path, refuse_overwriting_inputs
+
+    if (inputs_path is None) != (layer_inputs_path is None):
+        raise click.UsageError("--inputs and --layer-inputs go together")
+    refuse_overwriting_inputs(output, [source, inputs_path])
+    if layer_inputs_path is not None:
+        refuse_overwriting_inputs(layer_inputs_path, [source, inputs_path, output])
+    for path in (output, layer_inputs_path):
+        if path is not None and not os.path.isdir(os.path.dirname(os.path.abspath(path))):
+            shown = os.path.dirname(path) or "."
+            raise GradflowError(f"{path}: cannot write: folder {shown} does not exist")
+
+    from ..io.arrays import load_npy
+    from ..io.torch_import import TorchState, describe_torch, from_torch, torch_layer_inputs
+
+    src = TorchState(source)
+    info = describe_torch(src, prefix=prefix)
+    model = from_torch(src, layer, direction=direction, nonlinearity=nonlinearity,
+                       prefix=info["prefix"])
+    layer_xs = None
+    if inputs_path is not None:
+        xs = load_npy(inputs_path, "inputs")
+        from ..io.arrays import as_inputs
+
+        xs = as_inputs(xs, info["inputs"], what=f"{inputs_path}: inputs")
+        layer_xs = torch_layer_inputs(src, xs, layer, nonlinearity=nonlinearity,
+                                      prefix=info["prefix"])
+    model.save(output)
+    if layer_xs is not None:
+        with atomic_path(layer_inputs_path, suffix=".npy") as tmp:
+            with open(tmp, "wb") as fh:
+                np.save(fh, layer_xs)
+    if as_json:
+        doc = {"source": source, "output": output, "layer": layer, "direction": direction,
+               "torch": info, "cell": model.cell, "model": model.describe(),
+               "hidden": model.hidden, "inputs": model.inputs,
+               "parameters": model.parameter_count, **model.options()}
+        if layer_xs is not None:
+            doc["layer_inputs"] = layer_inputs_path
+            doc["layer_inputs_shape"] = list(layer_xs.shape)
+        emit_json(doc)
+    else:
+        layers = f"{info['layers']}-layer{' bidirectional' if info['bidirectional'] else ''}"
+        note(f"wrote {output}: {model.describe()} from layer {layer} ({direction}) of the "
+             f"{layers} {info['cell'].upper()} in {source}")
+        if layer_xs is not None:
+            note(f"wrote {layer_inputs_path}: the inputs of layer {layer}, shape "
+                 f"{tuple(layer_xs.shape)}")

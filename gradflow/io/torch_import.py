@@ -1,0 +1,429 @@
+"""PyTorch ``nn.RNN`` / ``nn.LSTM`` / ``nn.GRU`` weights in the seed's notation.
+
+PyTorch stacks the gates of a layer row-wise in ``weight_ih_l{L}`` (G n, d), ``weight_hh_l{L}``
+(G n, n) and two biases ``bias_ih_l{L}``, ``bias_hh_l{L}`` (G n,), with ``_reverse`` for the
+backward direction of a bidirectional model.  The mapping onto the seed's names:
+
+* RNN: ``W_h = weight_hh``, ``W_x = weight_ih``, ``b_h = bias_ih + bias_hh``;
+  the nonlinearity (tanh or relu) is a constructor argument, not a weight.
+* LSTM, PyTorch gate order i, f, g, o: ``W_fh = weight_hh[n:2n]``, ``W_ih = weight_hh[:n]``,
+  ``W_oh = weight_hh[3n:]``, ``W_ch = weight_hh[2n:3n]`` (likewise ``W_*x``); every bias is the
+  sum of the two.
+* GRU, PyTorch gate order r, z, n: ``W_rh, W_zh, W_hh`` from rows ``[:n], [n:2n], [2n:]``;
+  ``b_r`` and ``b_z`` are summed, but the candidate's hidden bias sits inside the reset
+  (``n = tanh(W_in x + b_in + r * (W_hn h + b_hn))``), so the cell is the ``reset_after``
+  variant with ``b_h = bias_ih[2n:]`` and ``b_hn = bias_hh[2n:]``.  PyTorch's
+  ``h' = (1 - z) * n + z * h`` is the seed's ``H = Z * h + (1 - Z) * H~``.
+
+PyTorch is imported only here, only when called; files are read with
+``torch.load(weights_only=True)``, which refuses arbitrary pickled objects.
+"""
+
+import os
+import re
+
+import numpy as np
+
+from ..errors import GradflowError
+
+_KEY = re.compile(r"^(?P<prefix>.*?)(?P<name>weight_ih|weight_hh|bias_ih|bias_hh|weight_hr)"
+                  r"(?:_l(?P<layer>\d+))?(?P<reverse>_reverse)?$")
+DIRECTIONS = ("forward", "reverse")
+NONLINEARITIES = ("tanh", "relu")
+_CELLS = {1: "rnn", 3: "gru", 4: "lstm"}
+_MODULE_CELLS = {"RNN": "rnn", "RNNCell": "rnn", "LSTM": "lstm", "LSTMCell": "lstm",
+                 "GRU": "gru", "GRUCell": "gru"}
+#: Row blocks of PyTorch's stacked gates for each seed gate.
+_GATE_ROWS = {"lstm": {"f": 1, "i": 0, "o": 3, "c": 2}, "gru": {"r": 0, "z": 1, "h": 2},
+              "rnn": {"": 0}}
+
+
+def import_torch():
+    """Return the ``torch`` module, or raise GradflowError saying how to install it."""
+    try:
+        import torch
+    except ImportError:
+        raise GradflowError(
+            "PyTorch is not installed; it is an optional extra: pip install 'gradflow[torch]'"
+        ) from None
+    return torch
+
+
+def load_torch_file(path):
+    """Read a ``.pt`` file with ``torch.load(weights_only=True)`` on the CPU."""
+    import pickle
+    import zipfile
+
+    path = os.fspath(path)
+    if not os.path.exists(path):
+        raise GradflowError(f"{path}: no such file")
+    if os.path.isdir(path):
+        raise GradflowError(f"{path}: is a folder, not a PyTorch file")
+    torch = import_torch()
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError:
+        raise GradflowError(
+            f"{path}: holds pickled Python objects that torch.load(weights_only=True) refuses "
+            "(a whole module?); save the state dict instead: "
+            "torch.save(model.state_dict(), path)"
+        ) from None
+    except (RuntimeError, KeyError, ValueError, EOFError, OSError, zipfile.BadZipFile,
+            AttributeError, TypeError):
+        raise GradflowError(f"{path}: not a file torch.load can read") from None
+
+
+def _flatten(mapping, prefix, out):
+    for key, value in mapping.items():
+        if not isinstance(key, str):
+            continue
+        if hasattr(value, "items") and not hasattr(value, "shape"):
+            _flatten(value, f"{prefix}{key}.", out)
+        else:
+            out[prefix + key] = value
+
+
+class TorchState:
+    """The recurrent weights of a PyTorch model, read once and shared by several imports.
+
+    Parameters
+    ----------
+    source : torch.nn.Module, mapping, str or os.PathLike
+        A module, its state dict (tensors or numpy arrays; nested checkpoint dicts are
+        flattened with dotted keys), or a ``.pt`` file read with
+        ``torch.load(weights_only=True)``.
+
+    Attributes
+    ----------
+    where : str
+        The file name, or ``"state dict"``; error messages start with it.
+    groups : dict
+        Recurrent weights by module prefix, then by ``(name, layer, reverse)``.
+    """
+
+    def __init__(self, source):
+        self.where = "state dict"
+        self.module_cells = {}
+        self.nonlinearity = {}
+        if isinstance(source, str | os.PathLike):
+            self.where = os.fspath(source)
+            source = load_torch_file(source)
+        state = None
+        if _is_module(source):
+            state = source.state_dict()
+            for name, sub in source.named_modules():
+                kind = _MODULE_CELLS.get(type(sub).__name__)
+                if kind is None:
+                    continue
+                prefix = f"{name}." if name else ""
+                self.module_cells[prefix] = kind
+                if kind == "rnn":
+                    self.nonlinearity[prefix] = getattr(sub, "nonlinearity", "tanh")
+                if getattr(sub, "proj_size", 0):
+                    self.module_cells[prefix] = "lstm"
+        elif hasattr(source, "items"):
+            state = source
+        else:
+            raise GradflowError(
+                f"{self.where}: expected a torch.nn.RNN/LSTM/GRU module or its state dict; "
+                f"got {type(source).__name__}"
+            )
+        flat = {}
+        _flatten(state, "", flat)
+        self.groups = {}
+        for key, value in flat.items():
+            m = _KEY.match(key)
+            if m is None:
+                continue
+            layer = m["layer"]
+            self.groups.setdefault(m["prefix"], {})[
+                (m["name"], None if layer is None else int(layer), bool(m["reverse"]))] = (
+                key, value)
+        self.groups = {p: g for p, g in self.groups.items()
+                       if any(name == "weight_hh" for (name, _, _) in g)}
+        if not self.groups:
+            raise GradflowError(
+                f"{self.where}: no recurrent weights (weight_hh_l0, ...) of a torch.nn.RNN, "
+                "LSTM or GRU found"
+            )
+
+    def group(self, prefix):
+        """``(prefix, weights)`` of the recurrent module ``prefix`` (the only one if None)."""
+        prefixes = sorted(self.groups)
+        if prefix is None:
+            if len(prefixes) > 1:
+                shown = ", ".join(repr(p) for p in prefixes)
+                raise GradflowError(
+                    f"{self.where}: several recurrent modules ({shown}); choose one with prefix"
+                )
+            prefix = prefixes[0]
+        elif prefix not in self.groups:
+            dotted = prefix if prefix.endswith(".") or not prefix else prefix + "."
+            if dotted not in self.groups:
+                shown = ", ".join(repr(p) for p in prefixes)
+                raise GradflowError(
+                    f"{self.where}: no recurrent module with prefix {prefix!r}; found {shown}"
+                )
+            prefix = dotted
+        return prefix, self.groups[prefix]
+
+
+def _is_module(obj):
+    try:
+        import torch
+    except ImportError:
+        return False
+    return isinstance(obj, torch.nn.Module)
+
+
+def _as_float64(value, key, where):
+    if hasattr(value, "detach"):
+        if value.is_complex() or not value.is_floating_point():
+            raise GradflowError(
+                f"{where}: {key} has dtype {str(value.dtype).replace('torch.', '')}; "
+                "expected real floating-point numbers"
+            )
+        import torch
+
+        return value.detach().to(device="cpu", dtype=torch.float64).numpy().copy()
+    a = np.asarray(value)
+    if a.dtype.kind != "f":
+        raise GradflowError(f"{where}: {key} has dtype {a.dtype}; expected real floating-point "
+                            "numbers")
+    return a.astype(np.float64)
+
+
+def _layers(group):
+    return sorted({layer for (name, layer, rev) in group if name == "weight_hh"},
+                  key=lambda v: -1 if v is None else v)
+
+
+def describe_torch(source, *, prefix=None):
+    """What a PyTorch recurrent module holds: cell, sizes, layers, directions.
+
+    Parameters
+    ----------
+    source : torch.nn.Module, mapping, str or os.PathLike
+        A module, its state dict, or a ``.pt`` file holding the state dict.
+    prefix : str, optional
+        Which recurrent module of a larger model (``"encoder.lstm."``); needed only when the
+        state dict holds several.
+
+    Returns
+    -------
+    dict
+        ``cell``, ``hidden``, ``inputs`` (of layer 0), ``layers``, ``bidirectional``,
+        ``prefix``.
+    """
+    src = source if isinstance(source, TorchState) else TorchState(source)
+    prefix, group = src.group(prefix)
+    layers = _layers(group)
+    cell = _cell_of(src, prefix, group, layers[0])
+    _, W = group[("weight_hh", layers[0], False)]
+    if ("weight_ih", layers[0], False) not in group:
+        suffix = "" if layers[0] is None else f"_l{layers[0]}"
+        raise GradflowError(f"{src.where}: missing {prefix}weight_ih{suffix}")
+    _, Wi = group[("weight_ih", layers[0], False)]
+    return {
+        "cell": cell,
+        "hidden": int(W.shape[1]),
+        "inputs": int(Wi.shape[1]),
+        "layers": len(layers),
+        "bidirectional": any(rev for (_, _, rev) in group),
+        "prefix": prefix,
+    }
+
+
+def _cell_of(src, prefix, group, layer):
+    where = src.where
+    for rev in (False, True):
+        if ("weight_hr", layer, rev) in group:
+            key, Whr = group[("weight_hr", layer, rev)]
+            raise GradflowError(
+                f"{where}: LSTM with proj_size {Whr.shape[0]} ({key}) is not supported: its "
+                "state is not (h, c) of the seed's LSTM; use a model without proj_size"
+            )
+    key, W = group[("weight_hh", layer, False)]
+    if len(W.shape) != 2 or W.shape[1] < 1 or W.shape[0] % W.shape[1]:
+        raise GradflowError(
+            f"{where}: {key} has shape {tuple(W.shape)}; expected (G n, n) with G = 1, 3 or 4"
+        )
+    gates = W.shape[0] // W.shape[1]
+    cell = src.module_cells.get(prefix) or _CELLS.get(gates)
+    if cell is None or _CELLS.get(gates) != cell:
+        raise GradflowError(
+            f"{where}: {key} has shape {tuple(W.shape)}: {gates} gate blocks of {W.shape[1]} "
+            "rows; expected 1 (RNN), 3 (GRU) or 4 (LSTM)"
+        )
+    return cell
+
+
+def from_torch(source, layer=0, *, direction="forward", nonlinearity=None, prefix=None):
+    """One layer and direction of a PyTorch recurrent module as a gradflow cell.
+
+    Parameters
+    ----------
+    source : torch.nn.Module, mapping, str or os.PathLike
+        A ``torch.nn.RNN``, ``LSTM`` or ``GRU`` (or ``RNNCell`` ...), a module containing one,
+        its state dict, or a ``.pt`` file holding the state dict (read with
+        ``torch.load(weights_only=True)``).  Any floating dtype; the weights become float64.
+    layer : int
+        The layer (0-based).
+    direction : {"forward", "reverse"}
+        For a bidirectional model, ``"reverse"`` takes the ``_reverse`` weights.
+    nonlinearity : {"tanh", "relu"}, optional
+        RNN only.  A module says which it uses; a state dict does not (default tanh).
+    prefix : str, optional
+        Which recurrent module of a larger state dict (``"encoder.rnn."``).
+
+    Returns
+    -------
+    RNN, LSTM or GRU
+        GRU as the ``reset_after`` variant (PyTorch's), with ``b_hn``.
+
+    Raises
+    ------
+    GradflowError
+        Without PyTorch (for modules and files), for a layer or direction the model lacks,
+        an LSTM with ``proj_size``, non-float tensors, or shapes that do not fit together.
+    """
+    from ..analysis._checks import integer
+    from ..cells import CELLS
+
+    src = source if isinstance(source, TorchState) else TorchState(source)
+    where = src.where
+    layer = integer(layer, "layer", minimum=0)
+    if direction not in DIRECTIONS:
+        raise GradflowError(f"direction must be one of {', '.join(DIRECTIONS)}; got {direction!r}")
+    if nonlinearity is not None and nonlinearity not in NONLINEARITIES:
+        raise GradflowError(f"nonlinearity must be one of {', '.join(NONLINEARITIES)}; got "
+                            f"{nonlinearity!r}")
+    prefix, group = src.group(prefix)
+    layers = _layers(group)
+    cellwise = layers == [None]
+    if cellwise:
+        if layer != 0:
+            raise GradflowError(f"{where}: layer {layer} of a single cell; only layer 0 exists")
+        layer_key = None
+    else:
+        if layer not in layers:
+            raise GradflowError(
+                f"{where}: layer {layer} out of range; the model has {len(layers)} layer"
+                f"{'s' if len(layers) != 1 else ''} (0..{len(layers) - 1})"
+            )
+        layer_key = layer
+    reverse = direction == "reverse"
+    if reverse and ("weight_hh", layer_key, True) not in group:
+        raise GradflowError(f"{where}: the model is not bidirectional; no reverse direction")
+    cell = _cell_of(src, prefix, group, layer_key)
+    if cell != "rnn" and nonlinearity is not None:
+        raise GradflowError(f"nonlinearity applies to RNN only, not to {cell.upper()}")
+    if cell == "rnn":
+        known = src.nonlinearity.get(prefix)
+        if nonlinearity is not None and known is not None and nonlinearity != known:
+            raise GradflowError(
+                f"{where}: nonlinearity {nonlinearity!r} given, but the module uses {known!r}"
+            )
+        nonlinearity = nonlinearity or known or "tanh"
+
+    def tensor(name, required=True):
+        entry = group.get((name, layer_key, reverse))
+        if entry is None:
+            if required:
+                suffix = "" if cellwise else f"_l{layer}"
+                raise GradflowError(
+                    f"{where}: missing {prefix}{name}{suffix}{'_reverse' if reverse else ''}"
+                )
+            return None, None
+        key, value = entry
+        return key, _as_float64(value, key, where)
+
+    key_hh, W_hh = tensor("weight_hh")
+    key_ih, W_ih = tensor("weight_ih")
+    key_bi, b_ih = tensor("bias_ih", required=False)
+    key_bh, b_hh = tensor("bias_hh", required=False)
+    G = {"rnn": 1, "gru": 3, "lstm": 4}[cell]
+    n = W_hh.shape[1]
+    if W_hh.shape != (G * n, n):
+        raise GradflowError(f"{where}: {key_hh} has shape {W_hh.shape}; expected "
+                            f"({G * n}, {n}) for a {cell.upper()} with hidden size {n}")
+    if W_ih.ndim != 2 or W_ih.shape[0] != G * n or W_ih.shape[1] < 1:
+        raise GradflowError(f"{where}: {key_ih} has shape {W_ih.shape}; expected "
+                            f"({G * n}, d) for a {cell.upper()} with hidden size {n}")
+    if (b_ih is None) != (b_hh is None):
+        present = key_bi or key_bh
+        raise GradflowError(f"{where}: {present} present without its partner bias")
+    if b_ih is None:
+        b_ih = np.zeros(G * n)
+        b_hh = np.zeros(G * n)
+    for key, bias in ((key_bi, b_ih), (key_bh, b_hh)):
+        if bias.shape != (G * n,):
+            raise GradflowError(f"{where}: {key} has shape {bias.shape}; expected ({G * n},)")
+
+    def rows(a, block):
+        return a[block * n:(block + 1) * n]
+
+    cls = CELLS[cell]
+    weights = {}
+    for gate, block in _GATE_ROWS[cell].items():
+        weights[cls.recurrent_name(gate)] = rows(W_hh, block)
+        weights[cls.input_name(gate)] = rows(W_ih, block)
+        weights[cls.bias_name(gate)] = rows(b_ih, block) + rows(b_hh, block)
+    label = where if src.where != "state dict" else None
+    if cell == "gru":
+        weights["b_h"] = rows(b_ih, 2)
+        weights["b_hn"] = rows(b_hh, 2)
+        return cls(weights, variant="reset_after", source=label)
+    if cell == "rnn":
+        return cls(weights, activation=nonlinearity, source=label)
+    return cls(weights, source=label)
+
+
+def torch_layer_inputs(source, xs, layer, *, nonlinearity=None, prefix=None):
+    """The input sequence that layer ``layer`` of a PyTorch recurrent model receives.
+
+    Runs layers ``0..layer-1`` (both directions of a bidirectional model, outputs
+    concatenated forward first, as PyTorch does) with gradflow's own cells from zero initial
+    states, in evaluation mode (no dropout).  ``layer`` equal to the number of layers gives
+    the model's output.
+
+    Parameters
+    ----------
+    source : torch.nn.Module, mapping, str or os.PathLike
+        As for :func:`from_torch`.
+    xs : ndarray, shape (T, d) or (B, T, d)
+        Inputs of layer 0 (time first within a sequence, whatever the module's
+        ``batch_first``).
+    layer : int
+        The layer whose inputs are wanted; 0 returns ``xs``.
+    nonlinearity, prefix
+        As for :func:`from_torch`.
+
+    Returns
+    -------
+    ndarray, shape (T, d_layer) or (B, T, d_layer)
+        ``d_layer = n`` (or ``2 n`` for a bidirectional model) for ``layer > 0``.
+    """
+    from ..analysis._checks import integer
+    from .arrays import as_inputs
+
+    src = source if isinstance(source, TorchState) else TorchState(source)
+    info = describe_torch(src, prefix=prefix)
+    layer = integer(layer, "layer", minimum=0, maximum=info["layers"],
+                    rule=f"an integer in [0, {info['layers']}] (the model has "
+                         f"{info['layers']} layers)")
+    xs = as_inputs(xs, info["inputs"])
+    for current in range(layer):
+        outputs = []
+        directions = DIRECTIONS if info["bidirectional"] else DIRECTIONS[:1]
+        for direction in directions:
+            model = from_torch(src, current, direction=direction, nonlinearity=nonlinearity,
+                               prefix=info["prefix"])
+            n = model.hidden
+            if direction == "forward":
+                outputs.append(model.run(xs)[..., 1:, :n])
+            else:
+                backwards = model.run(xs[..., ::-1, :])[..., 1:, :n]
+                outputs.append(backwards[..., ::-1, :])
+        xs = np.ascontiguousarray(np.concatenate(outputs, axis=-1))
+    return xs

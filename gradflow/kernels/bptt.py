@@ -1,0 +1,141 @@
+"""Backpropagation through time: exact weight gradients from the per-step VJP kernels.
+
+Time indexing as in :mod:`gradflow.kernels.chains`: ``X[t]`` drives step ``t + 1``, which
+leaves ``S[t]``; ``G[t]`` is the direct loss gradient ``dL/ds_{t+1}``.  Weight gradients use
+the kernel form of the cell: ``dWh`` (G, n, n), ``dWx`` (G, n, d), ``db`` (G, n) and ``dbhn``
+(n,), the last one fed by gate ``bhn_gate`` (-1: the cell has no ``b_hn``).
+
+Per step, :func:`gradflow.kernels.dispatch.vjp` gives the gradient carried back, the gate
+pre-activation gradients ``delta_x`` (they multiply ``x`` and ``b_g``) and ``delta_h`` (it
+multiplies ``rec_in`` in ``W_gh``'s gradient), so these chains are the same for every cell.
+"""
+
+import numpy as np
+
+from . import dispatch
+from ._common import rmatvec_add
+from ._jit import kernel
+from .chains import input_projection, run
+
+
+@kernel
+def accumulate_step(x, delta_x, delta_h, rec_in, bhn_gate, dWh, dWx, db, dbhn):
+    """Add one step's weight gradients: outer products of the gate gradients and the inputs."""
+    G, n = delta_x.shape
+    d = x.shape[0]
+    for g in range(G):
+        for i in range(n):
+            dx = delta_x[g, i]
+            db[g, i] += dx
+            for j in range(d):
+                dWx[g, i, j] += dx * x[j]
+            dh = delta_h[g, i]
+            for j in range(n):
+                dWh[g, i, j] += dh * rec_in[g, j]
+    if bhn_gate >= 0:
+        for i in range(n):
+            dbhn[i] += delta_h[bhn_gate, i]
+
+
+@kernel
+def backward(kind, option, Wh, Wx, b, bhn, bhn_gate, X, S, G, dWh, dWx, db, dbhn,
+             state_grads, input_grads):
+    """One backward sweep over a stored trajectory.
+
+    Adds the weight gradients of ``L`` (with ``dL/ds_t = G[t - 1]`` directly) to ``dWh``,
+    ``dWx``, ``db`` and ``dbhn``; writes the total gradients ``state_grads[t] = dL/ds_t``
+    (t = 0..T) and ``input_grads[t] = dL/dx`` of step ``t + 1``.
+    """
+    T = X.shape[0]
+    Gates, n = b.shape
+    m = S.shape[1]
+    work = np.empty((4, n))
+    xp = np.empty((Gates, n))
+    delta_x = np.empty((Gates, n))
+    delta_h = np.empty((Gates, n))
+    rec_in = np.empty((Gates, n))
+    back = np.empty(m)
+    for i in range(m):
+        state_grads[T, i] = G[T - 1, i]
+    for t in range(T - 1, -1, -1):
+        input_projection(Wx, b, X[t], xp)
+        dispatch.vjp(kind, option, Wh, bhn, xp, S[t], state_grads[t + 1], back, delta_x,
+                     delta_h, rec_in, work)
+        accumulate_step(X[t], delta_x, delta_h, rec_in, bhn_gate, dWh, dWx, db, dbhn)
+        for j in range(X.shape[1]):
+            input_grads[t, j] = 0.0
+        for g in range(Gates):
+            rmatvec_add(Wx[g], delta_x[g], input_grads[t])
+        for i in range(m):
+            state_grads[t, i] = back[i] + (G[t - 1, i] if t > 0 else 0.0)
+
+
+@kernel
+def backward_by_lag(kind, option, Wh, Wx, b, bhn, bhn_gate, X, S, G, dWh, dWx, db, dbhn):
+    """Weight gradients split by time lag (Pascanu, Mikolov & Bengio 2013, eq. 5).
+
+    Lag ``l`` collects, over every loss term ``t``, the contribution of step ``k = t - l``:
+    ``G[t-1]^T (ds_t/ds_k) d+s_k/dtheta``.  Each term is carried back on its own, so the cost
+    is one VJP per (term, step) pair: ``O(T)`` per nonzero row of ``G``; zero rows are skipped.
+    ``dWh`` (T, G, n, n), ``dWx`` (T, G, n, d), ``db`` (T, G, n) and ``dbhn`` (T, n) are added
+    to, lag first.
+    """
+    T = X.shape[0]
+    Gates, n = b.shape
+    m = S.shape[1]
+    work = np.empty((4, n))
+    XP = np.empty((T, Gates, n))
+    for t in range(T):
+        input_projection(Wx, b, X[t], XP[t])
+    delta_x = np.empty((Gates, n))
+    delta_h = np.empty((Gates, n))
+    rec_in = np.empty((Gates, n))
+    v = np.empty(m)
+    back = np.empty(m)
+    for t in range(T, 0, -1):
+        live = False
+        for i in range(m):
+            v[i] = G[t - 1, i]
+            if v[i] != 0.0:
+                live = True
+        k = t
+        while live and k >= 1:
+            lag = t - k
+            dispatch.vjp(kind, option, Wh, bhn, XP[k - 1], S[k - 1], v, back, delta_x,
+                         delta_h, rec_in, work)
+            accumulate_step(X[k - 1], delta_x, delta_h, rec_in, bhn_gate, dWh[lag], dWx[lag],
+                            db[lag], dbhn[lag])
+            live = False
+            for i in range(m):
+                v[i] = back[i]
+                if v[i] != 0.0:
+                    live = True
+            k -= 1
+
+
+@kernel
+def batch_forward(kind, option, Wh, Wx, b, bhn, X, S, bad):
+    """``chains.run`` for every sequence of a batch: ``X`` (B, T, d), ``S`` (B, T + 1, m).
+
+    ``bad[i]`` receives sequence ``i``'s first non-finite step, or -1.
+    """
+    for i in range(X.shape[0]):
+        bad[i] = run(kind, option, Wh, Wx, b, bhn, X[i], S[i])
+
+
+@kernel
+def batch_backward(kind, option, Wh, Wx, b, bhn, bhn_gate, X, S, G, dWh, dWx, db, dbhn,
+                   state_grads, input_grads):
+    """``backward`` for every sequence of a batch, weight gradients summed over the batch."""
+    for i in range(X.shape[0]):
+        backward(kind, option, Wh, Wx, b, bhn, bhn_gate, X[i], S[i], G[i], dWh, dWx, db, dbhn,
+                 state_grads[i], input_grads[i])
+
+
+@kernel
+def batch_backward_by_lag(kind, option, Wh, Wx, b, bhn, bhn_gate, X, S, G, dWh, dWx, db,
+                          dbhn):
+    """``backward_by_lag`` for every sequence of a batch, summed over the batch."""
+    for i in range(X.shape[0]):
+        backward_by_lag(kind, option, Wh, Wx, b, bhn, bhn_gate, X[i], S[i], G[i], dWh, dWx,
+                        db, dbhn)

@@ -1,0 +1,184 @@
+"""Long-dependency tasks: the adding problem and the copy-memory task.
+
+A task draws batches of input sequences with their targets and scores the readout's outputs
+at its last ``output_steps`` steps.  Its ``baseline`` is the loss of the best answer that
+ignores the inputs: what a model that cannot carry information across the sequence gets.
+"""
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..errors import GradflowError
+
+#: Task names.
+TASKS = ("adding", "copy")
+
+
+@dataclass(frozen=True)
+class AddingProblem:
+    """The adding problem (Hochreiter & Schmidhuber 1997; in the form of Le et al. 2015).
+
+    Each step gets two inputs: a value drawn from U(0, 1) and a marker.  Exactly two steps are
+    marked, one drawn uniformly from the first half of the sequence and one from the second;
+    the target, read from the last state, is the sum of the two marked values.  The loss is
+    the mean squared error.  Always answering 1 (the mean of the sum) scores the variance of
+    a sum of two U(0, 1) values, ``2 / 12 = 0.1667``: the baseline.
+
+    Parameters
+    ----------
+    length : int
+        Sequence length T >= 2.
+    """
+
+    length: int
+    name = "adding"
+    inputs = 2
+    outputs = 1
+    output_steps = 1
+
+    def __post_init__(self):
+        if isinstance(self.length, bool) or not isinstance(self.length, int | np.integer) \
+                or self.length < 2:
+            raise GradflowError(f"length must be an integer >= 2 for the adding problem; "
+                                f"got {self.length!r}")
+
+    @property
+    def baseline(self):
+        """MSE of always answering 1: ``Var(U1 + U2) = 1/6``."""
+        return 1.0 / 6.0
+
+    @property
+    def baseline_words(self):
+        """How the baseline is reached."""
+        return "always predicting 1 (the mean of the sum)"
+
+    def sample(self, rng, batch):
+        """Draw ``batch`` sequences: inputs (B, T, 2) and targets (B,)."""
+        T = self.length
+        half = T // 2
+        xs = np.zeros((batch, T, 2))
+        xs[:, :, 0] = rng.uniform(0.0, 1.0, (batch, T))
+        first = rng.integers(0, half, batch)
+        second = rng.integers(half, T, batch)
+        rows = np.arange(batch)
+        xs[rows, first, 1] = 1.0
+        xs[rows, second, 1] = 1.0
+        targets = xs[rows, first, 0] + xs[rows, second, 0]
+        return xs, targets
+
+    def loss(self, outputs, targets):
+        """Mean squared error of ``outputs`` (B, 1, 1); returns ``(loss, dL/doutputs, None)``."""
+        y = outputs[:, 0, 0]
+        err = y - targets
+        B = y.shape[0]
+        grad = np.zeros_like(outputs)
+        grad[:, 0, 0] = 2.0 * err / B
+        with np.errstate(over="ignore", invalid="ignore"):
+            loss = float(np.mean(err * err))
+        return loss, grad, None
+
+
+@dataclass(frozen=True)
+class CopyMemory:
+    """The copy-memory task (Hochreiter & Schmidhuber 1997; Arjovsky et al. 2016).
+
+    A sequence of T steps, one-hot over ``symbols + 2`` channels: ``memory`` random symbols
+    from ``1..symbols`` first, then blanks, a delimiter at step ``T - memory``, and blanks
+    again; during the last ``memory`` steps the readout must reproduce the symbols in order.
+    The gap between a symbol and its recall is ``T - memory`` steps.  The loss is the mean
+    cross-entropy over the recall steps; guessing uniformly (what a model without memory can
+    do) scores ``ln(symbols)``: the baseline.
+
+    Parameters
+    ----------
+    length : int
+        Sequence length T >= 2 memory + 1.
+    memory : int
+        Number of symbols to remember (default 10).
+    symbols : int
+        Alphabet size (default 8).
+    """
+
+    length: int
+    memory: int = 10
+    symbols: int = 8
+    name = "copy"
+
+    def __post_init__(self):
+        for key in ("memory", "symbols"):
+            value = getattr(self, key)
+            if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 1:
+                raise GradflowError(f"{key} must be a positive integer; got {value!r}")
+        if self.symbols < 2:
+            raise GradflowError(f"symbols must be at least 2; got {self.symbols}")
+        need = 2 * self.memory + 1
+        if isinstance(self.length, bool) or not isinstance(self.length, int | np.integer) \
+                or self.length < need:
+            raise GradflowError(
+                f"length must be an integer >= {need} for the copy task with memory "
+                f"{self.memory} (symbols, a delimiter, the recall); got {self.length!r}"
+            )
+
+    @property
+    def inputs(self):
+        """One-hot width: blank, the symbols, the delimiter."""
+        return self.symbols + 2
+
+    @property
+    def outputs(self):
+        """One logit per symbol."""
+        return self.symbols
+
+    @property
+    def output_steps(self):
+        """The recall steps."""
+        return self.memory
+
+    @property
+    def baseline(self):
+        """Cross-entropy of a uniform guess: ``ln(symbols)``."""
+        return math.log(self.symbols)
+
+    @property
+    def baseline_words(self):
+        """How the baseline is reached."""
+        return f"a uniform guess over the {self.symbols} symbols"
+
+    def sample(self, rng, batch):
+        """Draw ``batch`` sequences: inputs (B, T, symbols + 2), targets (B, memory) in 0..S-1."""
+        T, K, S = self.length, self.memory, self.symbols
+        targets = rng.integers(0, S, (batch, K))
+        codes = np.zeros((batch, T), dtype=np.int64)  # 0: blank
+        codes[:, :K] = targets + 1
+        codes[:, T - K - 1] = S + 1  # the delimiter
+        xs = np.zeros((batch, T, S + 2))
+        np.put_along_axis(xs, codes[:, :, None], 1.0, axis=2)
+        return xs, targets
+
+    def loss(self, outputs, targets):
+        """Mean cross-entropy of logits (B, memory, symbols); ``(loss, dL/dlogits, accuracy)``."""
+        B, K, _ = outputs.shape
+        with np.errstate(over="ignore", invalid="ignore"):
+            shifted = outputs - outputs.max(axis=2, keepdims=True)
+            e = np.exp(shifted)
+            z = e.sum(axis=2, keepdims=True)
+            p = e / z
+            picked = np.take_along_axis(shifted, targets[:, :, None], axis=2)[:, :, 0]
+            loss = float(np.mean(np.log(z[:, :, 0]) - picked))
+        grad = p.copy()
+        np.put_along_axis(grad, targets[:, :, None],
+                          np.take_along_axis(p, targets[:, :, None], axis=2) - 1.0, axis=2)
+        grad /= B * K
+        accuracy = float(np.mean(np.argmax(outputs, axis=2) == targets))
+        return loss, grad, accuracy
+
+
+def make_task(name, length, *, memory=10):
+    """Build a task by name: ``"adding"`` or ``"copy"``."""
+    if name == "adding":
+        return AddingProblem(length)
+    if name == "copy":
+        return CopyMemory(length, memory=memory)
+    raise GradflowError(f"task must be one of {', '.join(TASKS)}; got {name!r}")
