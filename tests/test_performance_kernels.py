@@ -132,6 +132,31 @@ def test_exactly_zero_products_and_blocks_are_minus_infinity():
     np.testing.assert_allclose(out_c, ref_c, rtol=0, atol=TOL)
 
 
+@pytest.mark.parametrize("config", CONFIGS, ids=CONFIG_IDS)
+def test_step_norms_match_lapack(config):
+    model = make(config, hidden=30, inputs=3, seed=8, gain=1.1)
+    xs = inputs(40, 3, seed=9)
+    S = model.run(xs)
+    out = np.empty(40)
+    stats = np.zeros(3, dtype=np.int64)
+    chains.step_log10_norms(*model.kernel_args(), xs, S, out, stats)
+    Js = model.step_jacobians(xs)
+    with np.errstate(divide="ignore"):
+        ref = np.log10(np.linalg.norm(Js, 2, axis=(1, 2)))
+    np.testing.assert_allclose(out, ref, rtol=0, atol=1e-12)
+    assert stats[0] == 40
+
+
+def test_step_norms_of_a_dead_relu_rnn_are_minus_infinity():
+    model = gf.RNN({"W_h": np.eye(30), "W_x": np.ones((30, 1)), "b_h": np.full(30, -5.0)},
+                   activation="relu")
+    xs = np.ones((6, 1))
+    out = np.empty(6)
+    chains.step_log10_norms(*model.kernel_args(), xs, model.run(xs), out,
+                            np.zeros(3, dtype=np.int64))
+    assert np.isneginf(out).all()
+
+
 # ---------------------------------------------------------------------- the estimator
 def matrix_with_spectrum(rng, sigma):
     m = sigma.size

@@ -32,6 +32,9 @@ EXACT_BELOW = 3 * PROBES
 TOLERANCE = 1e-10
 #: Subspace iterations per lag before the exact fallback.
 MAX_ITERATIONS = 12
+#: After this many consecutive fallbacks, ``step_log10_norms`` tries the estimator only every
+#: SKIP-th step.
+SKIP = 8
 #: The running product is rescaled once its Frobenius norm leaves [2^-RANGE, 2^RANGE].
 RANGE = 64
 #: A matrix whose squared Frobenius norm leaves [SMALLEST, LARGEST] is renormalised before its
@@ -618,6 +621,38 @@ def suffix_log10_norms(kind, option, Wh, Wx, b, bhn, X, S, n_block, out, out_h, 
     """
     stats = np.zeros(3, dtype=np.int64)
     sweep(kind, option, Wh, Wx, b, bhn, X, S, n_block, out, out_h, out_c, stats)
+
+
+@kernel
+def step_log10_norms(kind, option, Wh, Wx, b, bhn, X, S, out, stats):
+    """``out[t] = log10 ||J_{t+1}||_2`` for every step Jacobian along a stored trajectory.
+
+    The Jacobians are formed one at a time (memory O(m^2)), and each norm comes from the same
+    certified estimator as the sweep, warm-started from the previous step; a single step's
+    spectrum is often too flat to certify (LSTM), and after a run of such steps the estimator
+    is tried only every ``SKIP``-th step, the rest going straight to the exact Gram eigenvalue.
+    ``-inf`` marks an exactly zero Jacobian.  ``stats`` (3,) as in ``sweep``.
+    """
+    m = S.shape[1]
+    G, n = b.shape
+    J = np.empty((m, m))
+    xp = np.empty((G, n))
+    work = np.empty((4, n))
+    estimator = _new_estimator(m, min(PROBES, m))
+    gram = estimator[7]
+    failures = 0
+    for t in range(X.shape[0]):
+        input_projection(Wx, b, X[t], xp)
+        dispatch.jacobian(kind, option, Wh, bhn, xp, S[t], J, work)
+        frobenius2 = sum_squares(J)
+        if failures >= SKIP and t % SKIP != 0 and _in_range(frobenius2):
+            stats[0] += 1
+            stats[2] += 1
+            out[t] = 0.5 * math.log10(exact_top_eigenvalue(J, gram))
+            continue
+        fallbacks = stats[2]
+        out[t] = _log10_norm(J, frobenius2, 0.0, estimator, stats)
+        failures = failures + 1 if stats[2] > fallbacks else 0
 
 
 @parallel_kernel
