@@ -13,7 +13,9 @@ Prints, in one run on this machine:
   through ``gradflow decay``;
 * the warm-cache overhead of ``gradflow decay`` on a small model over
   ``python -c "import numpy, scipy, numba, click"``, and the time of ``gradflow --help``;
-* a batch of sequences through the parallel batch kernel against one after another.
+* a batch of sequences through the parallel batch kernel against one after another;
+* with ``--lyapunov``, the full Lyapunov spectrum of a tanh RNN (n = 256) against T numpy QR
+  factorisations of the same size (the module is benchmarked as it is, if present).
 
 Usage::
 
@@ -157,26 +159,28 @@ def torch_baseline(model, xs):
 PEAK_KERNEL = """
 import resource, sys, numpy as np, gradflow as gf
 from gradflow.analysis.decay import suffix_log10_norms
+
+
+def peak_kb():
+    # VmHWM belongs to this process's own memory map; ru_maxrss would also count the parent's
+    # RSS at the time it spawned this process (Linux keeps it across execve)
+    try:
+        with open('/proc/self/status') as fh:
+            return next(int(line.split()[1]) for line in fh if line.startswith('VmHWM'))
+    except (OSError, StopIteration):
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+
+
 model = gf.load(sys.argv[1])
 xs = np.random.default_rng(0).standard_normal((int(sys.argv[2]), model.inputs))
-suffix_log10_norms(model, xs[:5])  # load (or compile) the kernels first
-loaded = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-try:  # reset the high-water mark, so that it measures the computation alone
-    with open('/proc/self/clear_refs', 'w') as fh:
-        fh.write('5')
-except OSError:
-    pass
+suffix_log10_norms(model, xs[:5])  # load the kernels from the cache first
+loaded = peak_kb()
 full, h, c = suffix_log10_norms(model, xs)
 assert np.isfinite(full).all()
-hwm = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-try:
-    with open('/proc/self/status') as fh:
-        hwm = next(int(line.split()[1]) for line in fh if line.startswith('VmHWM'))
-except (OSError, StopIteration):
-    pass
-print(loaded, hwm, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+print(loaded, peak_kb())
 """
 
+# measured from a small wrapper process, whose children's peak is their own (see above)
 PEAK_CHILD = """
 import resource, subprocess, sys, time
 t0 = time.perf_counter()
@@ -293,6 +297,10 @@ def main():
     parser.add_argument("--skip-torch", action="store_true")
     parser.add_argument("--skip-reference", action="store_true")
     parser.add_argument("--skip-cli-memory", action="store_true")
+    parser.add_argument("--lyapunov", action="store_true",
+                        help="also time gradflow.lyapunov (full spectrum, tanh RNN)")
+    parser.add_argument("--lyapunov-hidden", type=int, default=256)
+    parser.add_argument("--lyapunov-steps", type=int, default=2000)
     parser.add_argument("--blas-threads", type=int, default=None,
                         help="limit numpy's, SciPy's (Numba's) and torch's BLAS to this many "
                              "threads for the in-process timings")
@@ -394,10 +402,10 @@ def run(a, report):
         big = os.path.join(tmp, "lstm128.npz")
         model.save(big)
         kernel_mb, cli = peak_memory(big, a.memory_steps, a.cli_timeout, a.skip_cli_memory)
-        loaded, computing, process = kernel_mb
-        print(f"\npeak RSS, T = {a.memory_steps} (trajectory + all-lag sweep, API): process "
-              f"{process:.0f} MB (target < 400); with the kernels loaded {loaded:.0f} MB, "
-              f"during the computation {computing:.0f} MB")
+        loaded, process = kernel_mb
+        print(f"\npeak RSS, T = {a.memory_steps} (trajectory + all-lag sweep, API): "
+              f"{process:.0f} MB (target < 400; {loaded:.0f} MB with the kernels loaded, "
+              "before the run)")
         report["peak_rss_api_mb"] = process
         if cli is not None:
             status, mb, seconds = cli
@@ -424,6 +432,47 @@ def run(a, report):
     print(f"\nbatch of 4 x T=300: one after another {serial:.2f} s, batch kernel on {threads} "
           f"threads {parallel:.2f} s ({serial / parallel:.2f}x)")
     report.update(batch_serial_s=serial, batch_parallel_s=parallel)
+
+    if a.lyapunov:
+        lyapunov_section(a, report)
+
+
+def lyapunov_section(a, report):
+    import gradflow as gf
+
+    try:
+        from gradflow.analysis.lyapunov import lyapunov
+    except ImportError:
+        print("\nLyapunov: gradflow.analysis.lyapunov is not there; skipped")
+        return
+    n, T = a.lyapunov_hidden, a.lyapunov_steps
+    model = gf.RNN.init(hidden=n, inputs=8, gain=1.5, seed=0, activation="tanh")
+    xs = np.random.default_rng(2).standard_normal((T, 8))
+    lyapunov(model, xs[:10])
+    rng = np.random.default_rng(4)
+    A = rng.standard_normal((n, n))
+    B = rng.standard_normal((n, n)) / n
+    C = np.empty((n, n))
+
+    def qrs():
+        for _ in range(T):
+            np.linalg.qr(A)
+
+    def qr_and_matmuls():
+        for _ in range(T):
+            np.dot(B, A, out=C)
+            np.linalg.qr(C)
+
+    print(f"\nLyapunov: full spectrum of {model.describe()}, T = {T}")
+    for interval in (1, 4):
+        t, _ = median_time(lambda i=interval: lyapunov(model, xs, interval=i), 3)
+        print(f"  gradflow.lyapunov, QR every {interval} step(s): {t:7.2f} s")
+        report[f"lyapunov_interval{interval}_s"] = t
+    q, _ = median_time(qrs, 3)
+    qm, _ = median_time(qr_and_matmuls, 3)
+    print(f"  numpy: {T} QRs of {n}x{n} {q:.2f} s; with the {T} matmuls J Q too {qm:.2f} s")
+    print(f"  ratio to the QR floor (every step): {report['lyapunov_interval1_s'] / q:.2f}")
+    report.update(lyapunov_numpy_qr_s=q, lyapunov_numpy_qr_matmul_s=qm)
 
 
 if __name__ == "__main__":
