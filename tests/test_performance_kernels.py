@@ -189,7 +189,7 @@ SPECTRA = {
 @pytest.mark.parametrize("name", list(SPECTRA))
 @pytest.mark.parametrize("start", ["seeded", "orthogonal to the top"])
 def test_estimator_is_certified_or_exact_on_hard_spectra(name, start):
-    rng = np.random.default_rng(abs(hash(name)) % 2**32)
+    rng = np.random.default_rng(list(SPECTRA).index(name))
     m = 60
     sigma = SPECTRA[name](m)
     A, V = matrix_with_spectrum(rng, sigma)
@@ -278,6 +278,7 @@ def test_lstm_jacobian_blocks_are_the_nonzero_parts_of_the_jacobian_times_the_sc
 
 
 # ---------------------------------------------------------------------- batches and threads
+@pytest.mark.slow  # compiling the two parallel kernels takes ~20 s on a cold cache
 @pytest.mark.parametrize("config", [CONFIGS[0], CONFIGS[3], CONFIGS[5]],
                          ids=[CONFIG_IDS[0], CONFIG_IDS[3], CONFIG_IDS[5]])
 def test_batch_kernel_matches_the_serial_one(config):
