@@ -125,3 +125,12 @@ def test_a_hostile_pickle_is_never_executed(tmp_path):
     # control: numpy with pickles allowed does run the payload, so the test can fail
     np.load(tmp_path / "x.npy", allow_pickle=True)
     assert marker.exists()
+
+
+def test_atomic_outputs_get_the_usual_permissions(tmp_path):
+    old = os.umask(0o022)
+    try:
+        gf.RNN.init(2, 1).save(tmp_path / "w.npz")
+    finally:
+        os.umask(old)
+    assert (tmp_path / "w.npz").stat().st_mode & 0o777 == 0o644

@@ -27,8 +27,12 @@ def atomic_path(path, *, suffix=""):
     except OSError as exc:
         raise GradflowError(f"{path}: cannot write: {exc.strerror}") from None
     os.close(fd)
+    umask = os.umask(0)
+    os.umask(umask)
     try:
         yield tmp
+        # mkstemp creates 0600; give the result the mode a plain open() would have
+        os.chmod(tmp, 0o666 & ~umask)
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(OSError):
