@@ -21,8 +21,12 @@ def _labels(paths):
 @trajectory_options
 @click.option("--threshold", type=float, default=1e-3, show_default=True,
               help="Vanishing threshold of the gradient horizon.")
+@click.option("--history", "histories", multiple=True, type=click.Path(),
+              help="A training history (gradflow train --history): adds its training page; "
+                   "repeat for several. Alone (no weights), the report is the training pages.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
-def report(weights, output, inputs_path, steps, input_seed, h0_path, threshold, quiet):
+def report(weights, output, inputs_path, steps, input_seed, h0_path, threshold, histories,
+           quiet):
     """Draw a report of gradient flow for WEIGHTS, or for the embedded default.
 
     \b
@@ -36,6 +40,11 @@ def report(weights, output, inputs_path, steps, input_seed, h0_path, threshold, 
     horizon; the (t, T) flow map; singular values with the 1/gamma lines; activation
     derivatives against their bounds; the Lyapunov spectrum; per-step Jacobian norms; for
     LSTM the hidden path against the cell path.  PNG: one dashboard of the main panels.
+
+    \b
+    --history H.json (from gradflow train) adds training pages: loss against the task's
+    baseline, the gradient norm before clipping and the clipped steps, the per-lag gradient
+    mass and the gradient decay at each snapshot; several histories are compared on one page.
     """
     import numpy as np
 
@@ -47,10 +56,22 @@ def report(weights, output, inputs_path, steps, input_seed, h0_path, threshold, 
     from ..report import data
     from ..report.build import output_format, write_report
     from ..report.progress import Progress
+    from ..report.training import load_history
     from ..resources import require_memory
 
     output_format(output)
-    refuse_overwriting_inputs(output, [*weights, inputs_path, h0_path])
+    refuse_overwriting_inputs(output, [*weights, inputs_path, h0_path, *histories])
+    if histories and not weights and (inputs_path or steps is not None or h0_path):
+        raise click.UsageError("--inputs, --steps and --h0 need weights files; "
+                               "a training-only report takes just --history")
+    docs = [load_history(p) for p in histories]
+    if docs and not weights:
+        pages = write_report([], output, "training histories: " + ", ".join(histories),
+                             histories=docs)
+        if not quiet:
+            note(f"wrote {output}: {pages} page{'s' if pages > 1 else ''} on "
+                 f"{len(docs)} training histor{'ies' if len(docs) > 1 else 'y'}")
+        return
     if not (0.0 < threshold < 1.0):
         raise GradflowError(f"threshold must lie in (0, 1); got {threshold!r}")
     if inputs_path is not None and steps is not None:
@@ -97,7 +118,7 @@ def report(weights, output, inputs_path, steps, input_seed, h0_path, threshold, 
         reports = data.collect(entries, xs_for, s0, progress=progress, threshold=threshold)
     finally:
         progress.close()
-    pages = write_report(reports, output, context)
+    pages = write_report(reports, output, context, histories=docs)
     if not quiet:
         what = "1 page" if pages == 1 else f"{pages} pages"
         note(f"wrote {output}: {what} on {', '.join(label for label, _ in entries)}")

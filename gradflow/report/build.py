@@ -17,8 +17,11 @@ def output_format(path):
     return FORMATS[ext]
 
 
-def write_report(reports, path, context):
-    """Draw ``reports`` (a list of ModelReport) to ``path`` (.pdf or .png).
+def write_report(reports, path, context, *, histories=()):
+    """Draw ``reports`` (a list of ModelReport) and training ``histories`` to ``path``.
+
+    A PNG shows the dashboard of the models or, without models, the training comparison
+    (or the single history's page).
 
     Returns
     -------
@@ -32,12 +35,18 @@ def write_report(reports, path, context):
 
     from .. import __version__
     from .pages import dashboard, pdf_pages
+    from .training import comparison_page, training_page, training_pages
 
     fmt = output_format(path)
-    labels = ", ".join(r.label for r in reports)
+    labels = ", ".join([r.label for r in reports] + [d["label"] for d in histories])
     with matplotlib.rc_context(RC), atomic_path(path, suffix="." + fmt) as tmp:
         if fmt == "png":
-            fig = dashboard(reports, context)
+            if reports:
+                fig = dashboard(reports, context)
+            elif len(histories) > 1:
+                fig = comparison_page(histories)
+            else:
+                fig = training_page(histories[0])
             fig.savefig(tmp, format="png", dpi=120,
                         metadata={"Software": f"gradflow {__version__}"})
             return 1
@@ -50,7 +59,11 @@ def write_report(reports, path, context):
         }
         count = 0
         with PdfPages(tmp, metadata=metadata) as pdf:
-            for fig in pdf_pages(reports, context):
+            if reports:
+                for fig in pdf_pages(reports, context):
+                    pdf.savefig(fig)
+                    count += 1
+            for fig in training_pages(list(histories)):
                 pdf.savefig(fig)
                 count += 1
         return count

@@ -92,6 +92,17 @@ def spectrum_bound_figure(steps=120, hidden=64):
     return fig
 
 
+def training_figure(folder):
+    """The training experiment of ``reports/training`` compared, if its histories are there."""
+    import glob
+
+    from .training import comparison_page, load_history
+
+    paths = sorted(glob.glob(os.path.join(folder, "training", "*.json")))
+    docs = [load_history(p) for p in paths if not p.endswith("summary.json")]
+    return comparison_page(docs) if docs else None
+
+
 def make_gallery(folder):
     """Write the gallery's PNG files into ``folder``; return their paths."""
     import matplotlib
@@ -108,4 +119,7 @@ def make_gallery(folder):
             "dashboard.png": dashboard(reports, DEFAULT_DESCRIPTION
                                        + f"; {DEFAULT_STEPS} steps of N(0, 1) inputs, seed 0"),
         }
+        training = training_figure(folder)
+        if training is not None:
+            figures["training.png"] = training
         return [_save(fig, folder, name) for name, fig in figures.items()]
