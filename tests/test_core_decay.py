@@ -122,3 +122,25 @@ def test_overflowing_trajectory_names_the_step():
     with np.errstate(over="ignore", invalid="ignore"):
         S = naive.trajectory(model, xs[: e.value.step])
     assert np.isfinite(S[: e.value.step]).all() and not np.isfinite(S[-1]).all()
+
+
+@pytest.mark.parametrize("config", CONFIGS, ids=CONFIG_IDS)
+def test_batch_in_parallel_equals_each_sequence_alone(config):
+    model = make(config, hidden=5, inputs=2, seed=3)
+    xs = np.stack([inputs(40, 2, seed=s) for s in range(3)])
+    for threads in (1, 2):
+        r = gf.decay(model, xs, threads=threads)
+        assert r.batch == 3
+        for x, seq in zip(xs, r.sequences, strict=True):
+            alone = gf.decay(model, x)
+            np.testing.assert_allclose(seq.log10_norm2, alone.log10_norm2, rtol=0, atol=1e-12)
+            if alone.log10_norm2_c is not None:
+                np.testing.assert_allclose(seq.log10_norm2_c, alone.log10_norm2_c, atol=1e-12)
+            assert seq.lambda_1 == pytest.approx(alone.lambda_1, abs=1e-12)
+
+
+def test_batch_overflow_names_the_sequence_and_step():
+    model = gf.RNN.init(8, 3, gain=3.0, seed=0, activation="relu")
+    xs = np.stack([0.0 * inputs(3000, 3), inputs(3000, 3)])
+    with pytest.raises(gf.TrajectoryOverflowError, match=r"sequence 1 .* at step \d+"):
+        gf.decay(model, xs)

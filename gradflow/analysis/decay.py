@@ -357,16 +357,20 @@ def _largest_exponent(model, xs, S, warmup):
     return float(exponents[0])
 
 
-def _single(model, xs, s0, threshold, with_effective_bound):
+def _single(model, xs, s0, threshold, with_effective_bound, computed=None):
+    """One sequence's result; ``computed`` = (S, full, block_h, block_c) skips the sweep."""
     from .spectrum import _norms_along
 
-    S = model._trajectory(xs, s0)
     T = xs.shape[0]
-    full = np.empty(T + 1)
     lstm = model.cell == "lstm"
-    block_h = np.empty(T + 1 if lstm else 1)
-    block_c = np.empty(T + 1 if lstm else 1)
-    _suffix_norms(model, xs, S, full, block_h, block_c)
+    if computed is None:
+        S = model._trajectory(xs, s0)
+        full = np.empty(T + 1)
+        block_h = np.empty(T + 1 if lstm else 1)
+        block_c = np.empty(T + 1 if lstm else 1)
+        _suffix_norms(model, xs, S, full, block_h, block_c)
+    else:
+        S, full, block_h, block_c = computed
     if not lstm:
         block_h = block_c = None
     figures = curve_figures(full, threshold)
@@ -496,10 +500,44 @@ class DecayBatchResult:
         return doc
 
 
-def _batch(model, xs, s0, threshold, levels, with_effective_bound):
+def _batch_sweeps(model, xs, s0, threads):
+    """Trajectories and all-lag norms of every sequence, in parallel (one sequence a thread)."""
+    from .. import _threads
+    from ..errors import TrajectoryOverflowError
+    from ..kernels import chains
+    from ..resources import require_memory
+
+    B, T, _ = xs.shape
+    m = model.state_size
+    lstm = model.cell == "lstm"
+    require_memory(8 * B * (T + 1) * (m + 3), f"the trajectories of a batch of {B} x {T} steps")
+    S = np.empty((B, T + 1, m))
+    S[:, 0] = s0
+    bad = np.empty(B, dtype=np.int64)
+    full = np.empty((B, T + 1))
+    blocks = (B, T + 1) if lstm else (B, 1)
+    out_h = np.empty(blocks)
+    out_c = np.empty(blocks)
+    args = model.kernel_args()
+    with _threads.threads(threads):
+        chains.batch_run(*args, xs, S, bad)
+        failed = np.flatnonzero(bad >= 0)
+        if failed.size:
+            i = int(failed[0])
+            raise TrajectoryOverflowError(
+                f"the trajectory of sequence {i} of {model.describe()} overflows float64 at "
+                f"step {int(bad[i])} of {T}; lower the gain or shorten the sequence",
+                step=int(bad[i]))
+        chains.batch_suffix_log10_norms(*args, xs, S, model.hidden if lstm else 0, full,
+                                        out_h, out_c)
+    return [(S[i], full[i], out_h[i], out_c[i]) for i in range(B)]
+
+
+def _batch(model, xs, s0, threshold, levels, with_effective_bound, threads=None):
     s0 = as_state(s0, model.state_size, batch=xs.shape[0])
-    sequences = tuple(_single(model, x, s, threshold, with_effective_bound)
-                      for x, s in zip(xs, s0, strict=True))
+    computed = _batch_sweeps(model, xs, s0, threads)
+    sequences = tuple(_single(model, x, s, threshold, with_effective_bound, c)
+                      for x, s, c in zip(xs, s0, computed, strict=True))
     curves = np.stack([r.log10_norm2 for r in sequences])
     median = np.median(curves, axis=0)
     median[np.isnan(median)] = -np.inf
@@ -563,7 +601,8 @@ def _batch(model, xs, s0, threshold, levels, with_effective_bound):
     )
 
 
-def decay(model, xs, s0=None, *, threshold=1e-3, quantiles=BAND_LEVELS, effective_bound=False):
+def decay(model, xs, s0=None, *, threshold=1e-3, quantiles=BAND_LEVELS, effective_bound=False,
+          threads=None):
     """Spectral norm of ``ds_T/ds_{T-k}`` for every lag k = 0..T, exact at any T, and its reading.
 
     The backward product is renormalised by a power of two at every step with the exponent
@@ -589,6 +628,9 @@ def decay(model, xs, s0=None, *, threshold=1e-3, quantiles=BAND_LEVELS, effectiv
         Also find ``max_t ||J_t||_2`` along the trajectory (the bound of every lag for gated
         cells too).  Off by default: one extra eigenvalue problem per step costs more than
         the all-lag sweep itself.
+    threads : int, optional
+        Batch inputs only: sequences run in parallel on this many threads (default: all
+        cores), each with a single-threaded BLAS.
 
     Returns
     -------
@@ -606,5 +648,5 @@ def decay(model, xs, s0=None, *, threshold=1e-3, quantiles=BAND_LEVELS, effectiv
     xs = as_inputs(xs, model.inputs)
     with_bound = bool(effective_bound)
     if xs.ndim == 3:
-        return _batch(model, xs, s0, threshold, quantile_levels(quantiles), with_bound)
+        return _batch(model, xs, s0, threshold, quantile_levels(quantiles), with_bound, threads)
     return _single(model, xs, as_state(s0, model.state_size), threshold, with_bound)

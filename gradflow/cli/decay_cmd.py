@@ -117,8 +117,16 @@ def _human_batch(result, source):
     "--threshold", type=float, default=1e-3, show_default=True,
     help="Vanishing threshold of the gradient horizon (growth: 1/threshold).",
 )
+@click.option(
+    "--effective-bound", is_flag=True,
+    help="Also find max_t ||J_t||_2 along the run, a bound of every lag for any cell "
+         "(one eigenvalue problem per step: slower than the sweep itself for large cells).",
+)
+@click.option("--threads", type=click.IntRange(min=1), default=None,
+              help="Batch inputs: sequences in parallel on N threads (default: all cores).")
 @json_option
-def decay(weights, inputs_path, steps, input_seed, h0_path, threshold, as_json):
+def decay(weights, inputs_path, steps, input_seed, h0_path, threshold, effective_bound, threads,
+          as_json):
     """Spectral norm of ds_T/ds_(T-k) for every lag k = 0..T of a run of WEIGHTS.
 
     Exact at any horizon: the backward product is renormalised every step and its scale kept
@@ -135,7 +143,8 @@ def decay(weights, inputs_path, steps, input_seed, h0_path, threshold, as_json):
 
     model = load(weights)
     xs, s0, source = read_trajectory(model, inputs_path, steps, input_seed, h0_path)
-    result = compute(model, xs, s0, threshold=threshold, effective_bound=True)
+    result = compute(model, xs, s0, threshold=threshold, effective_bound=effective_bound,
+                     threads=threads)
     batch = xs.ndim == 3
     if as_json:
         emit_json({**result.to_dict(), "weights": weights, **source})
