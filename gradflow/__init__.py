@@ -51,6 +51,15 @@ _EXPORTS = {
     "CopyMemory": "gradflow.training.tasks",
     "Adam": "gradflow.training.optim",
     "SGD": "gradflow.training.optim",
+    "SweepPoint": "gradflow.analysis.sweep",
+    "sweep_point": "gradflow.analysis.sweep",
+    "evaluate_point": "gradflow.analysis.sweep",
+    "SweepGrid": "gradflow.sweep.grid",
+    "parse_grid": "gradflow.sweep.grid",
+    "load_spec": "gradflow.sweep.grid",
+    "run_sweep": "gradflow.sweep.runner",
+    "SweepSummary": "gradflow.sweep.runner",
+    "read_results": "gradflow.sweep.store",
 }
 
 __all__ = sorted(_EXPORTS) + ["__version__"]

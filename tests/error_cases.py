@@ -238,3 +238,112 @@ def train_option_for_other_cell(tmp):
 def train_clip_method_without_clip(tmp):
     return ["train", "--cell", "rnn", "--task", "adding", "--length", "50", "--hidden", "8",
             "--steps", "10", "--clip-method", "value"]
+
+
+def _sweep(tmp, grid, path, **values):
+    from gradflow.sweep.grid import parse_grid
+    from gradflow.sweep.runner import run_sweep
+
+    run_sweep(parse_grid(grid).with_values(**values), tmp / path, workers=1)
+
+
+def sweep_no_grid(tmp):
+    return ["sweep", "-o", "r.csv"]
+
+
+def sweep_spec_and_grid(tmp):
+    (tmp / "spec.toml").write_text("[grid]\ngain = [1.0]\n")
+    return ["sweep", "spec.toml", "--grid", "gain=1", "-o", "r.csv"]
+
+
+def sweep_unknown_axis(tmp):
+    return ["sweep", "--grid", "width=3", "-o", "r.csv"]
+
+
+def sweep_range_without_count(tmp):
+    return ["sweep", "--grid", "gain=0.5:2", "-o", "r.csv"]
+
+
+def sweep_range_not_integers(tmp):
+    return ["sweep", "--grid", "seed=0:5:4", "-o", "r.csv"]
+
+
+def sweep_empty_range(tmp):
+    return ["sweep", "--grid", "seed=3:3", "-o", "r.csv"]
+
+
+def sweep_option_without_its_cell(tmp):
+    return ["sweep", "--grid", "forget_bias=1", "-o", "r.csv"]
+
+
+def sweep_value_twice(tmp):
+    return ["sweep", "--grid", "steps=100,200", "--steps", "50", "-o", "r.csv"]
+
+
+def sweep_negative_scale(tmp):
+    return ["sweep", "--grid", "gain=1", "--input-scale", "-1", "-o", "r.csv"]
+
+
+def sweep_k_too_large(tmp):
+    return ["sweep", "--grid", "hidden=4", "--k", "9", "-o", "r.csv"]
+
+
+def sweep_bad_output(tmp):
+    return ["sweep", "--grid", "gain=1", "-o", "r.txt"]
+
+
+def sweep_other_grid(tmp):
+    _sweep(tmp, "gain=1", "r.csv", steps=5)
+    return ["sweep", "--grid", "gain=2", "--steps", "5", "-o", "r.csv"]
+
+
+def sweep_not_results_file(tmp):
+    (tmp / "r.csv").write_text("a,b\n1,2\n")
+    return ["sweep", "--grid", "gain=1", "-o", "r.csv"]
+
+
+def sweep_spec_missing(tmp):
+    return ["sweep", "nope.toml", "-o", "r.csv"]
+
+
+def sweep_spec_not_toml(tmp):
+    (tmp / "spec.toml").write_text("[grid\ngain = 1\n")
+    return ["sweep", "spec.toml", "-o", "r.csv"]
+
+
+def sweep_spec_unknown_table(tmp):
+    (tmp / "spec.toml").write_text("[grdi]\ngain = [1.0]\n")
+    return ["sweep", "spec.toml", "-o", "r.csv"]
+
+
+def sweep_spec_wrong_type(tmp):
+    (tmp / "spec.toml").write_text('[grid]\nhidden = "big"\n')
+    return ["sweep", "spec.toml", "-o", "r.csv"]
+
+
+def sweep_scheduler_address(tmp):
+    return ["sweep", "--grid", "gain=1", "-o", "r.csv", "--scheduler", "localhost:8786"]
+
+
+def sweep_dask_and_scheduler(tmp):
+    return ["sweep", "--grid", "gain=1", "-o", "r.csv", "--dask", "local", "--scheduler",
+            "tcp://127.0.0.1:8786"]
+
+
+def sweep_report_missing(tmp):
+    return ["sweep-report", "nope.csv", "-o", "p.png"]
+
+
+def sweep_report_not_results(tmp):
+    (tmp / "x.csv").write_text("gain,lambda\n1,0.5\n")
+    return ["sweep-report", "x.csv", "-o", "p.png"]
+
+
+def sweep_report_all_failed(tmp):
+    _sweep(tmp, "cell=rnn-relu gain=4", "r.csv", steps=3000, h0_scale=1.0)
+    return ["sweep-report", "r.csv", "-o", "p.png"]
+
+
+def sweep_report_bad_output(tmp):
+    _sweep(tmp, "gain=1", "r.csv", steps=5)
+    return ["sweep-report", "r.csv", "-o", "p.jpg"]

@@ -16,6 +16,8 @@ from .init_cmd import init
 from .lyapunov_cmd import lyapunov
 from .report_cmd import report
 from .spectrum_cmd import spectrum
+from .sweep_cmd import sweep
+from .sweep_report_cmd import sweep_report
 from .train_cmd import train
 
 
@@ -66,6 +68,8 @@ main.add_command(compare)
 main.add_command(import_torch)
 main.add_command(train)
 main.add_command(report)
+main.add_command(sweep)
+main.add_command(sweep_report)
 
 
 def run():  # pragma: no cover - console entry for ``python -m gradflow.cli``
