@@ -347,3 +347,41 @@ def sweep_report_all_failed(tmp):
 def sweep_report_bad_output(tmp):
     _sweep(tmp, "gain=1", "r.csv", steps=5)
     return ["sweep-report", "r.csv", "-o", "p.jpg"]
+
+
+def lyapunov_k_too_large(tmp):
+    return ["lyapunov", _good(tmp), "--k", "10"]
+
+
+def lyapunov_warmup_too_long(tmp):
+    return ["lyapunov", _good(tmp), "--steps", "100", "--warmup", "300"]
+
+
+def lyapunov_batch_inputs(tmp):
+    np.save(tmp / "xb.npy", np.zeros((2, 10, 3)))
+    return ["lyapunov", _good(tmp), "--inputs", "xb.npy"]
+
+
+def compare_bad_lengths(tmp):
+    return ["compare", "--lengths", "0"]
+
+
+def report_wrong_suffix(tmp):
+    return ["report", "-o", "r.svg"]
+
+
+def report_mixed_widths(tmp):
+    gf.LSTM.init(4, 2, seed=0).save(tmp / "l.npz")
+    np.save(tmp / "x.npy", np.zeros((10, 3)))
+    return ["report", _good(tmp), "l.npz", "--inputs", "x.npy", "-o", "r.pdf"]
+
+
+def report_over_input(tmp):
+    gf.RNN.init(4, 3, seed=0).save(tmp / "w.npz")
+    (tmp / "w.npz").rename(tmp / "w.pdf")
+    return ["report", "w.pdf", "-o", "w.pdf"]
+
+
+def report_not_a_history(tmp):
+    (tmp / "h.json").write_text('{"loss": [1, 2, 3]}')
+    return ["report", "--history", "h.json", "-o", "r.pdf"]
