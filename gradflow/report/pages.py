@@ -21,6 +21,19 @@ def _grid(count, max_cols=2):
     return math.ceil(count / cols), cols
 
 
+def _panels(reports, draw, title):
+    """A page with one panel per report, drawn by ``draw(report, ax)``; returns (fig, axes)."""
+    fig = Figure(figsize=PAGE, layout="constrained")
+    rows, cols = _grid(len(reports))
+    axes = fig.subplots(rows, cols, squeeze=False)
+    for ax, r in zip(axes.flat, reports, strict=False):
+        draw(r, ax)
+    for ax in axes.flat[len(reports):]:
+        ax.set_visible(False)
+    fig.suptitle(title, fontsize=13, weight="bold")
+    return fig, axes
+
+
 def _parameter_line(r):
     m = r.model
     formula = _FORMULA[m.cell]
@@ -74,34 +87,24 @@ def decay_page(reports, context):
 
 def flow_map_page(reports):
     """The (t, T) heatmaps, one per model, on a shared colour scale."""
-    fig = Figure(figsize=PAGE, layout="constrained")
-    rows, cols = _grid(len(reports))
-    axes = fig.subplots(rows, cols, squeeze=False)
     values = np.concatenate([r.flow.log10_norm2.compressed() for r in reports] + [[0.0]])
     vmin, vmax = float(values.min()), float(values.max())
-    mesh = None
-    for ax, r in zip(axes.flat, reports, strict=False):
-        mesh = plots.plot_flow_map(r, ax=ax, vmin=vmin, vmax=vmax, colorbar=False)
-    for ax in axes.flat[len(reports):]:
-        ax.set_visible(False)
-    cb = fig.colorbar(mesh, ax=axes, fraction=0.03, pad=0.02)
+    meshes = []
+    fig, axes = _panels(
+        reports,
+        lambda r, ax: meshes.append(plots.plot_flow_map(r, ax=ax, vmin=vmin, vmax=vmax,
+                                                        colorbar=False)),
+        r"Gradient flow map: $\log_{10}\|\partial s_T/\partial s_t\|_2$ over start time t and "
+        "end time T (black: exactly 0)")
+    cb = fig.colorbar(meshes[-1], ax=axes, fraction=0.03, pad=0.02)
     cb.set_label(r"$\log_{10}\,\|\partial s_T/\partial s_t\|_2$")
-    fig.suptitle(r"Gradient flow map: $\log_{10}\|\partial s_T/\partial s_t\|_2$ over start "
-                 "time t and end time T (black: exactly 0)", fontsize=13, weight="bold")
     return fig
 
 
 def spectrum_page(reports):
     """Singular values of every recurrent matrix with the 1/γ lines."""
-    fig = Figure(figsize=PAGE, layout="constrained")
-    rows, cols = _grid(len(reports))
-    axes = fig.subplots(rows, cols, squeeze=False)
-    for ax, r in zip(axes.flat, reports, strict=False):
-        plots.plot_singular_values(r, ax=ax)
-    for ax in axes.flat[len(reports):]:
-        ax.set_visible(False)
-    fig.suptitle("Singular values of the recurrent matrices W_*h (dashed: 1/γ of the gate)",
-                 fontsize=13, weight="bold")
+    fig, _ = _panels(reports, lambda r, ax: plots.plot_singular_values(r, ax=ax),
+                     "Singular values of the recurrent matrices W_*h (dashed: 1/γ of the gate)")
     return fig
 
 
@@ -157,15 +160,8 @@ def jacobian_norm_page(reports):
 def lstm_page(reports):
     """LSTM hidden path against cell path."""
     lstms = [r for r in reports if r.model.cell == "lstm"]
-    fig = Figure(figsize=PAGE, layout="constrained")
-    rows, cols = _grid(len(lstms))
-    axes = fig.subplots(rows, cols, squeeze=False)
-    for ax, r in zip(axes.flat, lstms, strict=False):
-        plots.plot_lstm_paths(r, ax=ax)
-    for ax in axes.flat[len(lstms):]:
-        ax.set_visible(False)
-    fig.suptitle("LSTM: the additive cell path c_t = F c_(t-1) + I C~ against the hidden path",
-                 fontsize=13, weight="bold")
+    fig, _ = _panels(lstms, lambda r, ax: plots.plot_lstm_paths(r, ax=ax),
+                     "LSTM: the additive cell path c_t = F c_(t-1) + I C~ against the hidden path")
     return fig
 
 
