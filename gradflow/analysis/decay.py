@@ -357,6 +357,30 @@ def _largest_exponent(model, xs, S, warmup):
     return float(exponents[0])
 
 
+def _result(model, curves, threshold, figures, bound, lambda_1, effective, interpretation):
+    """A DecayResult from (full, h-block, c-block) curves and their figures."""
+    full, block_h, block_c = curves
+    return DecayResult(
+        model=model.describe(),
+        cell=model.cell,
+        lags=np.arange(full.size),
+        log10_norm2=full,
+        log10_norm2_h=block_h,
+        log10_norm2_c=block_c,
+        threshold=threshold,
+        gradient_horizon=figures.gradient_horizon,
+        growth_horizon=figures.growth_horizon,
+        log10_decay_rate=figures.log10_decay_rate,
+        decay_factor=figures.decay_factor,
+        fit_lags=figures.fit_lags,
+        bound=bound,
+        verdict=figures.verdict,
+        lambda_1=lambda_1,
+        effective_bound=effective,
+        interpretation=tuple(interpretation),
+    )
+
+
 def _single(model, xs, s0, threshold, with_effective_bound, computed=None):
     """One sequence's result; ``computed`` = (S, full, block_h, block_c) skips the sweep."""
     from .spectrum import _norms_along
@@ -380,25 +404,9 @@ def _single(model, xs, s0, threshold, with_effective_bound, computed=None):
     paths = None
     if lstm:
         paths = (curve_figures(block_h, threshold), curve_figures(block_c, threshold))
-    return DecayResult(
-        model=model.describe(),
-        cell=model.cell,
-        lags=np.arange(T + 1),
-        log10_norm2=full,
-        log10_norm2_h=block_h,
-        log10_norm2_c=block_c,
-        threshold=threshold,
-        gradient_horizon=figures.gradient_horizon,
-        growth_horizon=figures.growth_horizon,
-        log10_decay_rate=figures.log10_decay_rate,
-        decay_factor=figures.decay_factor,
-        fit_lags=figures.fit_lags,
-        bound=bound,
-        verdict=figures.verdict,
-        lambda_1=lambda_1,
-        effective_bound=effective,
-        interpretation=_interpret(figures, full, threshold, bound, effective, lambda_1, paths),
-    )
+    return _result(model, (full, block_h, block_c), threshold, figures, bound, lambda_1,
+                   effective,
+                   _interpret(figures, full, threshold, bound, effective, lambda_1, paths))
 
 
 def _suffix_norms(model, xs, S, full, block_h, block_c):
@@ -572,25 +580,8 @@ def _batch(model, xs, s0, threshold, levels, with_effective_bound, threads=None)
         text += (f"; gradient horizons {min(horizons)}..{max(horizons)} "
                  f"(median {float(np.median(horizons)):g})")
     lines.insert(1, text)
-    summary = DecayResult(
-        model=model.describe(),
-        cell=model.cell,
-        lags=np.arange(curves.shape[1]),
-        log10_norm2=median,
-        log10_norm2_h=h,
-        log10_norm2_c=c,
-        threshold=threshold,
-        gradient_horizon=figures.gradient_horizon,
-        growth_horizon=figures.growth_horizon,
-        log10_decay_rate=figures.log10_decay_rate,
-        decay_factor=figures.decay_factor,
-        fit_lags=figures.fit_lags,
-        bound=bound,
-        verdict=figures.verdict,
-        lambda_1=lambda_1,
-        effective_bound=effective,
-        interpretation=tuple(lines),
-    )
+    summary = _result(model, (median, h, c), threshold, figures, bound, lambda_1, effective,
+                      tuple(lines))
     return DecayBatchResult(
         summary=summary,
         sequences=sequences,
