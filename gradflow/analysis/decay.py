@@ -6,9 +6,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..activations import activation_bound
-from ..errors import GradflowError
 from ..io.arrays import as_inputs, as_state
-from ._checks import quantile_levels
+from ._checks import fraction, quantile_levels
 from ._json import level_key, number, numbers
 
 #: Default quantile levels of the bands of a batch.
@@ -264,16 +263,6 @@ def curve_figures(curve, threshold):
     else:
         verdict = "stable"
     return CurveFigures(horizon, growth, rate, factor, (int(k0), int(T)), verdict)
-
-
-def _check_threshold(threshold):
-    try:
-        value = float(threshold)
-    except (TypeError, ValueError):
-        raise GradflowError(f"threshold must be a number in (0, 1); got {threshold!r}") from None
-    if not (math.isfinite(value) and 0.0 < value < 1.0):
-        raise GradflowError(f"threshold must lie in (0, 1); got {threshold!r}")
-    return value
 
 
 def _factor_words(factor):
@@ -635,7 +624,7 @@ def decay(model, xs, s0=None, *, threshold=1e-3, quantiles=BAND_LEVELS, effectiv
     Engelken, Wolf & Abbott (2023), "Lyapunov spectra of chaotic recurrent neural networks",
     Physical Review Research 5, 043044.
     """
-    threshold = _check_threshold(threshold)
+    threshold = fraction(threshold, "threshold")
     xs = as_inputs(xs, model.inputs)
     with_bound = bool(effective_bound)
     if xs.ndim == 3:
