@@ -16,7 +16,7 @@ _EXPORTS = {
     "LSTM": "gradflow.cells",
     "GRU": "gradflow.cells",
     "CELLS": "gradflow.cells",
-    "load": "gradflow.io.weights",
+    "load": "gradflow.cells",
     "decay": "gradflow.analysis.decay",
     "DecayResult": "gradflow.analysis.decay",
     "activation_bound": "gradflow.activations",

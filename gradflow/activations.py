@@ -8,8 +8,12 @@ f') enters Pascanu et al.'s bound ``||ds_t/ds_{t-1}|| <= gamma * sigma_max(W_h)`
 from dataclasses import dataclass
 
 import numpy as np
+from scipy.special import expit
 
-__all__ = ["ACTIVATIONS", "ActivationBound", "activation_bound", "activation_code"]
+from .errors import GradflowError
+
+__all__ = ["ACTIVATIONS", "ActivationBound", "activation_bound", "activation_code", "apply",
+           "derivative"]
 
 #: Activation names in the order of their kernel codes.
 ACTIVATIONS = ("tanh", "sigmoid", "relu")
@@ -46,8 +50,6 @@ _BOUNDS = {
 
 def activation_code(name):
     """Return the kernel code of an activation name, or raise GradflowError."""
-    from .errors import GradflowError
-
     if name not in ACTIVATIONS:
         raise GradflowError(
             f"activation must be one of {', '.join(ACTIVATIONS)}; got {name!r}"
@@ -59,6 +61,17 @@ def activation_bound(name):
     """Return the analytic :class:`ActivationBound` of ``name``."""
     activation_code(name)
     return _BOUNDS[name]
+
+
+def apply(name, z):
+    """Evaluate f(z) elementwise (sigmoid through ``scipy.special.expit``, exact for large |z|)."""
+    z = np.asarray(z, dtype=np.float64)
+    if name == "tanh":
+        return np.tanh(z)
+    if name == "sigmoid":
+        return expit(z)
+    activation_code(name)
+    return np.maximum(z, 0.0)
 
 
 def derivative(name, z):

@@ -7,7 +7,6 @@ import numpy as np
 from ..activations import ACTIVATIONS, activation_bound, derivative
 from ..io.arrays import as_inputs, as_state
 from ._checks import fraction, quantile_levels
-from ._gates import pre_activations
 from ._json import level_key
 
 #: Default quantile levels of the derivative distributions.
@@ -213,10 +212,10 @@ def bounds(model=None, xs=None, s0=None, *, saturation=0.01, quantiles=QUANTILES
     xs = as_inputs(xs, model.inputs)
     batch = xs.shape[0] if xs.ndim == 3 else None
     if batch is None:
-        tables = [pre_activations(model, xs, model.run(xs, s0))]
+        tables = [model.pre_activations(xs, model.run(xs, s0))]
     else:
         s0 = as_state(s0, model.state_size, batch=batch)
-        tables = [pre_activations(model, x, model.run(x, s)) for x, s in zip(xs, s0, strict=True)]
+        tables = [model.pre_activations(x, model.run(x, s)) for x, s in zip(xs, s0, strict=True)]
     gates = {}
     for name, (activation, _) in tables[0].items():
         a = np.concatenate([table[name][1] for table in tables])

@@ -197,7 +197,7 @@ def bptt(model, xs, grad_out, s0=None, by_lag=False):
     require_memory(8 * B * (T + 1) * (2 * m + d), f"the trajectories of {model.describe()}")
     S = np.stack([model._trajectory(x, s) for x, s in zip(X, s0, strict=True)])
     Wh, Wx, b, bhn = model.stacked()
-    kind, option = model.kernel_kind, model._kernel_option()
+    kind, option = model.kernel_id, model.kernel_option()
     gate = bhn_gate(model)
     Gn, n = b.shape
     dWh = np.zeros((Gn, n, n))

@@ -192,9 +192,7 @@ class CompareResult:
 
 
 def _forget_gate(model, xs):
-    from ._gates import pre_activations
-
-    a = pre_activations(model, xs, model.run(xs))["F"][1]
+    a = model.pre_activations(xs, model.run(xs))["F"][1]
     log_f = -np.logaddexp(0.0, -a)
     return {"mean": float(np.mean(np.exp(log_f))), "geometric_mean": float(np.exp(log_f.mean()))}
 

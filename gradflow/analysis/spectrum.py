@@ -7,7 +7,6 @@ import scipy.linalg
 
 from ..activations import activation_bound
 from ..io.arrays import as_inputs, as_state
-from ._gates import gate_activations
 from ._json import number, numbers
 
 #: Budget of one chunk of step Jacobians held at once, in float64 entries (32 MiB).
@@ -254,7 +253,7 @@ def spectrum(model, xs=None, s0=None):
     Pascanu, Mikolov & Bengio (2013), "On the difficulty of training recurrent neural
     networks", ICML.
     """
-    activations = gate_activations(model)
+    activations = model.gate_activations()
     matrices = {}
     for gate, activation in activations.items():
         name = model.recurrent_name(gate)

@@ -1,11 +1,12 @@
-"""The cells and their registry: name -> class."""
+"""The cells, their registry (name -> class) and their weights file."""
 
 from .base import Cell
+from .files import load, save_cell
 from .gru import GRU, VARIANTS
 from .lstm import LSTM
+from .options import Option
+from .registry import CELLS, cell_class, configuration, configurations, register, unregister
 from .rnn import RNN
 
-#: Cell classes by the name written in weights files.
-CELLS = {"rnn": RNN, "lstm": LSTM, "gru": GRU}
-
-__all__ = ["CELLS", "GRU", "LSTM", "RNN", "VARIANTS", "Cell"]
+__all__ = ["CELLS", "GRU", "LSTM", "RNN", "VARIANTS", "Cell", "Option", "cell_class",
+           "configuration", "configurations", "load", "register", "save_cell", "unregister"]

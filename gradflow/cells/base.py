@@ -1,11 +1,24 @@
-"""The cell base class: seed-named weights, their stacked kernel form, and the methods on top."""
+"""The cell base class: the one holder of a cell's facts, its weights and the methods on top.
+
+A cell class states what it is in class attributes and a few class methods: its registry name
+and title, its gates with their symbols and nonlinearities, its options, its state size, its
+kernel, where PyTorch keeps its gate blocks and which configurations the comparison shows.
+Every front end (the CLI's choices, the weights file, the sweep grids, the comparison, the
+report's labels and parameter formulas) reads them from here.
+"""
 
 import math
 
 import numpy as np
 
+from ..activations import apply
 from ..errors import GradflowError, TrajectoryOverflowError
 from ..io.arrays import as_inputs, as_state
+from ..kernels import chains
+from ..resources import require_memory
+from .files import save_cell
+from .init import initial_weights
+from .registry import CELLS
 
 
 def _label(source):
@@ -15,21 +28,137 @@ def _label(source):
 class Cell:
     """A recurrent cell: weights in the seed's notation plus a kind.
 
-    Subclasses fix ``cell`` (the name written to files), ``gates`` (the gate letters in kernel
-    order) and the weight names.  Instances are immutable: the weight arrays are read-only
-    float64 copies.
+    Subclasses set the class attributes below; instances are immutable: the weight arrays are
+    read-only float64 copies and the options are validated once, here.
+
+    Attributes
+    ----------
+    cell : str
+        The registry name written to weights files (``"lstm"``).
+    title : str
+        The name in prose and labels (``"LSTM"``).
+    gates : tuple of str
+        Gate letters in kernel order (``""`` for the RNN's single block).
+    gate_symbols : dict
+        Each gate's value in the seed's notation (``{"f": "F", ..., "c": "Ct"}``).
+    gate_nonlinearities : dict
+        Each gate's nonlinearity, for cells where it is fixed (RNN: its ``activation``).
+    option_specs : tuple of Option
+        The cell's options (stored in the weights file, or init-only).
+    state_multiplier : int
+        m / n: 2 for the LSTM's ``concat(h, c)``, 1 otherwise.
+    kernel_id : int
+        The cell's code in :mod:`gradflow.kernels.dispatch`.
+    torch_module : str
+        The ``torch.nn`` class of this cell (``"LSTM"``), or ``""``.
+    torch_gate_rows : dict
+        Each gate's row block in PyTorch's stacked ``weight_hh`` / ``weight_ih``.
+    compared : tuple of str
+        Configuration names (see :meth:`configurations`) in ``gradflow compare``'s line-up.
+    position : int
+        Place in the registry's order.
     """
 
     cell = ""
+    title = ""
     gates = ()
-    kernel_kind = -1
+    gate_symbols = {}
+    gate_nonlinearities = {}
+    option_specs = ()
+    state_multiplier = 1
+    kernel_id = -1
+    torch_module = ""
+    torch_gate_rows = {}
+    compared = ()
+    #: Place in the registry's order (and so in listings and the CLI's choices).
+    position = 100
 
-    def __init__(self, weights, *, source=None):
+    def __init__(self, weights, *, source=None, **options):
         self._source = source
+        for name, value in self.checked_options(options, prefix=_label(source)).items():
+            setattr(self, name, value)
         self._weights = self._validated(dict(weights), source)
         self._stacked = None
 
-    # ------------------------------------------------------------------ names and shapes
+    # ------------------------------------------------------------------ class facts
+    @classmethod
+    def stored_options(cls):
+        """The options written to the weights file, by name."""
+        return {o.name: o for o in cls.option_specs if o.stored}
+
+    @classmethod
+    def init_options(cls):
+        """The options that shape the initial weights only (LSTM ``forget_bias``), by name."""
+        return {o.name: o for o in cls.option_specs if not o.stored}
+
+    @classmethod
+    def checked_options(cls, options, *, prefix=""):
+        """Validate stored options and fill their defaults; returns ``{name: value}``."""
+        specs = cls.stored_options()
+        unknown = sorted(set(options) - set(specs))
+        if unknown:
+            raise GradflowError(f"{prefix}{cls.option_owner_words(unknown[0])}")
+        return {name: spec.default if options.get(name) is None
+                else spec.check(options[name], prefix=prefix)
+                for name, spec in specs.items()}
+
+    @classmethod
+    def option_owner_words(cls, name):
+        """Why ``name`` is not an option of this cell, in words (which cells it belongs to)."""
+        owners = [c.title for c in CELLS.values() if name in c.option_specs_by_name()]
+        if owners:
+            return f"{name} applies to {' and '.join(owners)} only, not to {cls.title}"
+        known = ", ".join(cls.option_specs_by_name()) or "none"
+        return f"{name} is not an option of {cls.title} (its options: {known})"
+
+    @classmethod
+    def option_specs_by_name(cls):
+        """Every option (stored and init-only), by name."""
+        return {o.name: o for o in cls.option_specs}
+
+    @classmethod
+    def configurations(cls):
+        """Named configurations: the bare name, and one per value of each choice option.
+
+        Returns
+        -------
+        dict of str to dict
+            e.g. ``{"rnn": {}, "rnn-tanh": {"activation": "tanh"}, ...}``.
+        """
+        out = {cls.cell: {}}
+        for spec in cls.stored_options().values():
+            for value in spec.choices or ():
+                out[f"{cls.cell}-{value}"] = {spec.name: value}
+        return out
+
+    @classmethod
+    def kind_for(cls, **options):
+        """The label of a configuration: ``"RNN-tanh"``, ``"LSTM"``, ``"GRU-reset_after"``.
+
+        A choice option shows when it differs from its default, or always when the option
+        says ``labelled`` (the RNN's activation).
+        """
+        options = cls.checked_options(options)
+        parts = [cls.title]
+        for name, spec in cls.stored_options().items():
+            if spec.is_choice and (spec.name in cls.labelled_options
+                                   or options[name] != spec.default):
+                parts.append(str(options[name]))
+        return "-".join(parts)
+
+    #: Choice options shown in the label even at their default.
+    labelled_options = ()
+
+    @classmethod
+    def state_size_for(cls, hidden):
+        """m for hidden size n."""
+        return cls.state_multiplier * hidden
+
+    @classmethod
+    def extra_names_for(cls, **options):
+        """Weights beyond the per-gate triple (GRU ``reset_after``: ``b_hn``)."""
+        return ()
+
     @classmethod
     def recurrent_name(cls, gate):
         """Name of gate ``gate``'s recurrent matrix (``W_fh``)."""
@@ -45,16 +174,58 @@ class Cell:
         """Name of gate ``gate``'s bias (``b_f``)."""
         return f"b_{gate}"
 
+    @classmethod
+    def weight_names_for(cls, **options):
+        """All weight names of a configuration, in file and kernel order."""
+        names = []
+        for g in cls.gates:
+            names += [cls.recurrent_name(g), cls.input_name(g), cls.bias_name(g)]
+        return tuple(names) + tuple(cls.extra_names_for(**cls.checked_options(options)))
+
+    @classmethod
+    def weight_shapes(cls, hidden, inputs, **options):
+        """``{name: shape}`` of every weight for hidden size n and input width d."""
+        recurrent = {cls.recurrent_name(g) for g in cls.gates}
+        inputs_ = {cls.input_name(g) for g in cls.gates}
+        return {name: (hidden, hidden) if name in recurrent else
+                (hidden, inputs) if name in inputs_ else (hidden,)
+                for name in cls.weight_names_for(**options)}
+
+    @classmethod
+    def parameter_count_for(cls, hidden, inputs, **options):
+        """Trainable scalars of a configuration: a function of n and d, never of T."""
+        return int(sum(math.prod(s) for s in cls.weight_shapes(hidden, inputs,
+                                                               **options).values()))
+
+    @classmethod
+    def parameter_formula_for(cls, **options):
+        """The parameter count as a formula in n and d: ``"4n(n + d + 1)"``, ``"3n(n + d + 1) + n"``."""
+        gates = len(cls.gates)
+        extra = len(cls.extra_names_for(**cls.checked_options(options)))
+        formula = f"{gates if gates > 1 else ''}n(n + d + 1)"
+        if extra:
+            formula += f" + {extra if extra > 1 else ''}n"
+        return formula
+
+    @classmethod
+    def sums_torch_biases(cls, gate, **options):
+        """Whether gate ``gate``'s bias is PyTorch's ``bias_ih + bias_hh`` (True but for GRU's
+        ``reset_after`` candidate, whose hidden bias is ``b_hn``)."""
+        return True
+
+    @classmethod
+    def adjusted_initial_weights(cls, weights, **init_options):
+        """Apply the init options (LSTM ``forget_bias``) to freshly drawn weights."""
+        return weights
+
+    # ------------------------------------------------------------------ names and shapes
     def extra_names(self):
-        """Weights beyond the per-gate triple (GRU ``reset_after``: ``b_hn``)."""
-        return ()
+        """Weights beyond the per-gate triple of this cell (``b_hn`` of GRU ``reset_after``)."""
+        return self.extra_names_for(**self.options())
 
     def weight_names(self):
         """All weight names, in file and kernel order."""
-        names = []
-        for g in self.gates:
-            names += [self.recurrent_name(g), self.input_name(g), self.bias_name(g)]
-        return tuple(names) + tuple(self.extra_names())
+        return self.weight_names_for(**self.options())
 
     @property
     def recurrent_matrices(self):
@@ -82,23 +253,47 @@ class Cell:
     @property
     def state_size(self):
         """Length m of the state vector (n, or 2n for LSTM)."""
-        return self.hidden
+        return self.state_size_for(self.hidden)
 
     @property
     def parameter_count(self):
         """Number of trainable scalars; independent of the sequence length (shared weights)."""
         return int(sum(w.size for w in self._weights.values()))
 
-    def options(self):
-        """Cell options written next to the weights (activation, variant)."""
-        return {}
+    def parameter_formula(self):
+        """The parameter count with its formula: ``"4n(n + d + 1) = 4*32*(32 + 4 + 1) = 4736"``."""
+        n, d = self.hidden, self.inputs
+        gates = len(self.gates)
+        extra = len(self.extra_names())
+        value = f"{f'{gates}*' if gates > 1 else ''}{n}*({n} + {d} + 1)"
+        if extra:
+            value += f" + {f'{extra}*' if extra > 1 else ''}{n}"
+        return f"{self.parameter_formula_for(**self.options())} = {value} = {self.parameter_count}"
 
-    def _kernel_option(self):
+    def options(self):
+        """The stored options (activation, variant, ...) with their values."""
+        return {name: getattr(self, name) for name in self.stored_options()}
+
+    @property
+    def kind(self):
+        """The label of this configuration: ``"RNN-tanh"``, ``"LSTM"``, ``"GRU-reset_after"``."""
+        return self.kind_for(**self.options())
+
+    def gate_activations(self):
+        """Map each gate letter to its nonlinearity's name."""
+        return {g: self.gate_nonlinearities[g] for g in self.gates}
+
+    def kind_words(self):
+        """The configuration in words for messages: ``"LSTM cell"``, ``"tanh RNN"``."""
+        return f"{self.kind} cell"
+
+    def kernel_option(self):
+        """The integer option the kernels receive (activation or variant code; 0 by default)."""
         return 0
 
     def describe(self):
         """Short human name, e.g. ``"LSTM (n=64, d=8)"``."""
-        return f"{self.cell.upper()} (n={self.hidden}, d={self.inputs})"
+        return f"{self.kind} (n={self.hidden}, d={self.inputs})"
 
     def __repr__(self):
         opts = "".join(f", {k}={v!r}" for k, v in self.options().items())
@@ -121,12 +316,12 @@ class Cell:
         unknown = sorted(set(weights) - set(expected))
         if unknown:
             raise GradflowError(
-                f"{label}unknown weight {unknown[0]!r} for a {self._kind_words()}; "
+                f"{label}unknown weight {unknown[0]!r} for a {self.kind_words()}; "
                 f"expected {', '.join(expected)}"
             )
         missing = [k for k in expected if k not in weights]
         if missing:
-            raise GradflowError(f"{label}missing weight {missing[0]!r} for a {self._kind_words()}")
+            raise GradflowError(f"{label}missing weight {missing[0]!r} for a {self.kind_words()}")
         out = {}
         for name in expected:
             a = np.asarray(weights[name])
@@ -151,13 +346,7 @@ class Cell:
                 f"with d >= 1 for hidden size {n}"
             )
         d = Wx.shape[1]
-        for name in expected:
-            if name.endswith("h") and name.startswith("W_"):
-                shape = (n, n)
-            elif name.startswith("W_"):
-                shape = (n, d)
-            else:
-                shape = (n,)
+        for name, shape in self.weight_shapes(n, d, **self.options()).items():
             a = out[name]
             if a.shape != shape:
                 raise GradflowError(
@@ -175,9 +364,6 @@ class Cell:
             out[name] = a
         return out
 
-    def _kind_words(self):
-        return self.cell.upper() + " cell"
-
     # ------------------------------------------------------------------ kernel form
     def stacked(self):
         """The kernel form ``(Wh (G, n, n), Wx (G, n, d), b (G, n), b_hn (n,))``, C-contiguous."""
@@ -187,18 +373,17 @@ class Cell:
             Wx = np.ascontiguousarray(np.stack([w[self.input_name(g)] for g in self.gates]))
             b = np.ascontiguousarray(np.stack([w[self.bias_name(g)] for g in self.gates]))
             bhn = np.ascontiguousarray(w.get("b_hn", np.zeros(self.hidden)))
+            for a in (Wh, Wx, b, bhn):
+                a.setflags(write=False)
             self._stacked = (Wh, Wx, b, bhn)
         return self._stacked
 
     def kernel_args(self):
         """Positional arguments ``(kind, option, Wh, Wx, b, b_hn)`` of the chain kernels."""
-        return (self.kernel_kind, self._kernel_option()) + self.stacked()
+        return (self.kernel_id, self.kernel_option()) + self.stacked()
 
     # ------------------------------------------------------------------ computations
     def _trajectory(self, xs, s0):
-        from ..kernels import chains
-        from ..resources import require_memory
-
         require_memory(8 * (xs.shape[0] + 1) * self.state_size,
                        f"the trajectory of {self.describe()} over {xs.shape[0]} steps")
         S = np.empty((xs.shape[0] + 1, self.state_size))
@@ -257,9 +442,6 @@ class Cell:
         ndarray, shape (T, m, m)
             ``J[t] = ds_{t+1}/ds_t``.
         """
-        from ..kernels import chains
-        from ..resources import require_memory
-
         xs = as_inputs(xs, self.inputs, batch=False)
         m = self.state_size
         require_memory(8 * xs.shape[0] * m * m,
@@ -269,27 +451,47 @@ class Cell:
         chains.step_jacobians(*self.kernel_args(), xs, S, Js)
         return Js
 
-    # ------------------------------------------------------------------ files
-    def save(self, path):
-        """Write the weights to ``path`` (.npz, atomically)."""
-        from ..io.weights import save_weights
+    # ------------------------------------------------------------------ gates
+    def pre_activations(self, xs, S):
+        """Arguments of every nonlinearity along one trajectory, from the named weights.
 
-        save_weights(self, path)
+        Parameters
+        ----------
+        xs : ndarray, shape (T, d)
+        S : ndarray, shape (T + 1, m)
+            The trajectory of the cell over ``xs``.
 
+        Returns
+        -------
+        dict of str to (activation name, ndarray of shape (T, n))
+            Keyed by the gate's value in the seed's notation (``"F"``, ``"Ht"``).
+        """
+        w = self._weights
+        h = S[:-1, :self.hidden]
+        out = {}
+        for gate, activation in self.gate_activations().items():
+            a = (h @ w[self.recurrent_name(gate)].T + xs @ w[self.input_name(gate)].T
+                 + w[self.bias_name(gate)])
+            out[self.gate_symbols[gate]] = (activation, a)
+        return out
+
+    def gate_values(self, xs, S):
+        """The value of every gate along one trajectory (F, I, O; R, Z; the RNN's H).
+
+        Returns
+        -------
+        dict of str to ndarray of shape (T, n)
+            Keyed as :meth:`pre_activations`; each array is the nonlinearity applied.
+        """
+        return {symbol: apply(activation, a)
+                for symbol, (activation, a) in self.pre_activations(xs, S).items()}
+
+    # ------------------------------------------------------------------ building
     @classmethod
     def init(cls, hidden, inputs, *, init="gaussian", gain=1.0, seed=0, **options):
-        """Build a cell with seeded random weights; see ``gradflow.cells.init``."""
-        from .init import initial_weights
-
+        """Build a cell with seeded random weights; see :mod:`gradflow.cells.init`."""
         return initial_weights(cls, hidden, inputs, init=init, gain=gain, seed=seed, **options)
 
-
-def require_finite(value, name):
-    """Raise unless ``value`` is a finite real number; return it as float."""
-    try:
-        v = float(value)
-    except (TypeError, ValueError):
-        raise GradflowError(f"{name} must be a real number; got {value!r}") from None
-    if not math.isfinite(v):
-        raise GradflowError(f"{name} must be finite; got {value!r}")
-    return v
+    def save(self, path):
+        """Write the weights to ``path`` (.npz, atomically); see :mod:`gradflow.cells.files`."""
+        save_cell(self, path)

@@ -1,13 +1,17 @@
 """GRU in the seed's notation, with the seed's and PyTorch's reset placement."""
 
-from ..errors import GradflowError
-from ..kernels.dispatch import GRU as _KIND
+from scipy.special import expit
+
+from ..kernels.dispatch import GRU as _KERNEL
 from .base import Cell
+from .options import Option
+from .registry import register
 
 #: GRU variants: the seed's (reset before the matmul) and PyTorch/cuDNN/Keras's (after).
 VARIANTS = ("seed", "reset_after")
 
 
+@register
 class GRU(Cell):
     """GRU cell with reset gate R, update gate Z and candidate H~.
 
@@ -28,33 +32,52 @@ class GRU(Cell):
     """
 
     cell = "gru"
+    title = "GRU"
     gates = ("r", "z", "h")
-    kernel_kind = _KIND
+    gate_symbols = {"r": "R", "z": "Z", "h": "Ht"}
+    gate_nonlinearities = {"r": "sigmoid", "z": "sigmoid", "h": "tanh"}
+    option_specs = (
+        Option("variant", "seed", choices=VARIANTS,
+               help="GRU reset placement: seed (before W_hh, default) or reset_after "
+                    "(PyTorch)."),
+    )
+    kernel_id = _KERNEL
+    position = 2
+    torch_module = "GRU"
+    torch_gate_rows = {"r": 0, "z": 1, "h": 2}
+    compared = ("gru",)
 
     def __init__(self, weights, *, variant="seed", source=None):
-        if variant not in VARIANTS:
-            prefix = f"{source}: " if source else ""
-            raise GradflowError(
-                f"{prefix}variant must be one of {', '.join(VARIANTS)}; got {variant!r}"
-            )
-        self.variant = variant
-        super().__init__(weights, source=source)
+        super().__init__(weights, variant=variant, source=source)
 
-    def extra_names(self):
+    @classmethod
+    def extra_names_for(cls, *, variant="seed"):
         """``b_hn`` for ``reset_after``."""
-        return ("b_hn",) if self.variant == "reset_after" else ()
+        return ("b_hn",) if variant == "reset_after" else ()
 
-    def options(self):
-        """The variant."""
-        return {"variant": self.variant}
+    @classmethod
+    def sums_torch_biases(cls, gate, *, variant="seed"):
+        """The ``reset_after`` candidate keeps PyTorch's hidden bias apart, as ``b_hn``."""
+        return not (gate == "h" and variant == "reset_after")
 
-    def _kernel_option(self):
-        return VARIANTS.index(self.variant)
-
-    def _kind_words(self):
+    def kind_words(self):
+        """``"GRU (seed)"``."""
         return f"GRU ({self.variant})"
 
-    def describe(self):
-        """Short human name, e.g. ``"GRU (n=64, d=8)"``, noting ``reset_after``."""
-        tag = "" if self.variant == "seed" else "-reset_after"
-        return f"GRU{tag} (n={self.hidden}, d={self.inputs})"
+    def kernel_option(self):
+        """0 for ``seed``, 1 for ``reset_after``."""
+        return VARIANTS.index(self.variant)
+
+    def pre_activations(self, xs, S):
+        """The gates' arguments; the candidate's holds the reset where the variant puts it."""
+        out = super().pre_activations(xs, S)
+        w = self._weights
+        h = S[:-1, :self.hidden]
+        R = expit(h @ w["W_rh"].T + xs @ w["W_rx"].T + w["b_r"])
+        linear = xs @ w["W_hx"].T + w["b_h"]
+        if self.variant == "seed":
+            a = (R * h) @ w["W_hh"].T + linear
+        else:
+            a = linear + R * (h @ w["W_hh"].T + w["b_hn"])
+        out["Ht"] = ("tanh", a)
+        return out

@@ -22,8 +22,8 @@ import math
 
 import numpy as np
 
+from .. import validation
 from ..errors import GradflowError
-from .base import require_finite
 
 #: Initialiser names.
 INITS = ("gaussian", "orthogonal", "xavier", "pytorch", "identity")
@@ -53,19 +53,13 @@ def _matrix(rng, init, rows, cols, gain, recurrent):
     return rng.standard_normal((rows, cols)) / math.sqrt(cols)
 
 
-def _positive_int(value, name):
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise GradflowError(f"{name} must be a positive integer; got {value!r}")
-    return int(value)
-
-
 def initial_weights(cls, hidden, inputs, *, init="gaussian", gain=1.0, seed=0, **options):
     """Build a cell of class ``cls`` with seeded random weights.
 
     Parameters
     ----------
     cls : type
-        :class:`~gradflow.RNN`, :class:`~gradflow.LSTM` or :class:`~gradflow.GRU`.
+        A registered cell class (:class:`~gradflow.RNN`, :class:`~gradflow.LSTM`, ...).
     hidden, inputs : int
         Hidden size n and input width d, both >= 1.
     init : {"gaussian", "orthogonal", "xavier", "pytorch", "identity"}
@@ -75,48 +69,45 @@ def initial_weights(cls, hidden, inputs, *, init="gaussian", gain=1.0, seed=0, *
     seed : int
         Seed of ``numpy.random.default_rng``.
     **options
-        ``activation`` (RNN), ``variant`` (GRU), ``forget_bias`` (LSTM, added to ``b_f``;
-        1.0 is the usual choice, Jozefowicz et al. 2015).
+        The cell's options (``activation`` for RNN, ``variant`` for GRU) and its init options
+        (``forget_bias`` for LSTM, added to ``b_f``; 1.0 is the usual choice, Jozefowicz et
+        al. 2015).
 
     Returns
     -------
     Cell
     """
-    n = _positive_int(hidden, "hidden")
-    d = _positive_int(inputs, "inputs")
-    if init not in INITS:
-        raise GradflowError(f"init must be one of {', '.join(INITS)}; got {init!r}")
-    gain = require_finite(gain, "gain")
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise GradflowError(f"seed must be a non-negative integer; got {seed!r}")
-    forget_bias = options.pop("forget_bias", None)
-    if forget_bias is not None and cls.cell != "lstm":
-        raise GradflowError(f"forget_bias applies to LSTM only, not to {cls.cell.upper()}")
-    allowed = {"rnn": {"activation"}, "gru": {"variant"}, "lstm": set()}[cls.cell]
-    extra = sorted(set(options) - allowed)
-    if extra:
-        raise GradflowError(f"{extra[0]} is not an option of {cls.cell.upper()}")
+    n = validation.integer(hidden, "hidden", minimum=1)
+    d = validation.integer(inputs, "inputs", minimum=1)
+    validation.choice(init, "init", INITS)
+    gain = validation.real(gain, "gain")
+    validation.integer(seed, "seed", minimum=0)
+    init_specs = cls.init_options()
+    adjustments = {name: init_specs[name].check(options.pop(name))
+                   for name in list(options) if name in init_specs
+                   and options[name] is not None}
+    for name in list(options):
+        if name not in cls.stored_options() and options[name] is None:
+            options.pop(name)
+        elif name not in cls.stored_options():
+            raise GradflowError(cls.option_owner_words(name))
+    stored = cls.checked_options(options)
 
     rng = np.random.default_rng(seed)
-    variant = options.get("variant", "seed")
     weights = {}
+    k = 1.0 / math.sqrt(n)
     for g in cls.gates:
         weights[cls.recurrent_name(g)] = _matrix(rng, init, n, n, gain, True)
         weights[cls.input_name(g)] = _matrix(rng, init, n, d, 1.0, False)
         if init == "pytorch":
-            k = 1.0 / math.sqrt(n)
+            # PyTorch's two biases, summed, except where a cell keeps the second apart
             b = rng.uniform(-k, k, n)
-            if not (cls.cell == "gru" and g == "h" and variant == "reset_after"):
+            if cls.sums_torch_biases(g, **stored):
                 b = b + rng.uniform(-k, k, n)
         else:
             b = np.zeros(n)
         weights[cls.bias_name(g)] = b
-    if cls.cell == "gru" and variant == "reset_after":
-        if init == "pytorch":
-            k = 1.0 / math.sqrt(n)
-            weights["b_hn"] = rng.uniform(-k, k, n)
-        else:
-            weights["b_hn"] = np.zeros(n)
-    if forget_bias is not None:
-        weights["b_f"] = weights["b_f"] + require_finite(forget_bias, "forget_bias")
-    return cls(weights, **options)
+    for name in cls.extra_names_for(**stored):
+        weights[name] = rng.uniform(-k, k, n) if init == "pytorch" else np.zeros(n)
+    weights = cls.adjusted_initial_weights(weights, **adjustments)
+    return cls(weights, **stored)

@@ -1,11 +1,13 @@
 """Vanilla RNN: ``h_t = f(W_h h_{t-1} + W_x x_t + b_h)`` with f in tanh, sigmoid, relu."""
 
 from ..activations import ACTIVATIONS, activation_code
-from ..errors import GradflowError
-from ..kernels.dispatch import RNN as _KIND
+from ..kernels.dispatch import RNN as _KERNEL
 from .base import Cell
+from .options import Option
+from .registry import register
 
 
+@register
 class RNN(Cell):
     """Vanilla (Elman) RNN cell in the seed's notation: weights ``W_h, W_x, b_h``.
 
@@ -18,33 +20,36 @@ class RNN(Cell):
     """
 
     cell = "rnn"
+    title = "RNN"
     gates = ("",)
-    kernel_kind = _KIND
+    gate_symbols = {"": "H"}
+    option_specs = (
+        Option("activation", "tanh", choices=ACTIVATIONS,
+               help="RNN nonlinearity (default tanh)."),
+    )
+    labelled_options = ("activation",)
+    kernel_id = _KERNEL
+    position = 0
+    torch_module = "RNN"
+    torch_gate_rows = {"": 0}
+    compared = ("rnn-tanh", "rnn-relu")
 
     def __init__(self, weights, *, activation="tanh", source=None):
-        if activation not in ACTIVATIONS:
-            prefix = f"{source}: " if source else ""
-            raise GradflowError(
-                f"{prefix}activation must be one of {', '.join(ACTIVATIONS)}; got {activation!r}"
-            )
-        self.activation = activation
-        super().__init__(weights, source=source)
+        super().__init__(weights, activation=activation, source=source)
 
     @classmethod
     def bias_name(cls, gate):
         """The RNN's single bias is ``b_h``."""
         return "b_h"
 
-    def options(self):
-        """The activation."""
-        return {"activation": self.activation}
+    def gate_activations(self):
+        """The single block's nonlinearity is the activation."""
+        return {"": self.activation}
 
-    def _kernel_option(self):
-        return activation_code(self.activation)
-
-    def _kind_words(self):
+    def kind_words(self):
+        """``"tanh RNN"``."""
         return f"{self.activation} RNN"
 
-    def describe(self):
-        """Short human name, e.g. ``"RNN-tanh (n=64, d=8)"``."""
-        return f"RNN-{self.activation} (n={self.hidden}, d={self.inputs})"
+    def kernel_option(self):
+        """The activation's kernel code."""
+        return activation_code(self.activation)

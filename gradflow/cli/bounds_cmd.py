@@ -55,7 +55,7 @@ def bounds(weights, inputs_path, steps, input_seed, h0_path, saturation, as_json
     the share that is saturated and, for relu, the dead units.
     """
     from ..analysis.bounds import bounds as compute
-    from ..io.weights import load
+    from ..cells import load
 
     if not weights:
         if inputs_path is not None or h0_path is not None:

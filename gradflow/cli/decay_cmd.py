@@ -139,7 +139,7 @@ def decay(weights, inputs_path, steps, input_seed, h0_path, threshold, effective
     inputs (B, T, d) give one curve per sequence plus the per-lag median and quantile bands.
     """
     from ..analysis.decay import decay as compute
-    from ..io.weights import load
+    from ..cells import load
 
     model = load(weights)
     xs, s0, source = read_trajectory(model, inputs_path, steps, input_seed, h0_path)

@@ -61,7 +61,7 @@ def lyapunov(weights, inputs_path, steps, input_seed, h0_path, k, warmup, interv
     """
     from ..analysis.lyapunov import lyapunov as compute
     from ..errors import GradflowError
-    from ..io.weights import load
+    from ..cells import load
 
     model = load(weights)
     xs, s0, source = read_trajectory(model, inputs_path, steps, input_seed, h0_path)

@@ -52,7 +52,7 @@ def report(weights, output, inputs_path, steps, input_seed, h0_path, threshold, 
     from ..errors import GradflowError
     from ..io.arrays import load_inputs, load_state
     from ..io.atomic import refuse_overwriting_inputs
-    from ..io.weights import load
+    from ..cells import load
     from ..report import data
     from ..report.build import output_format, write_report
     from ..report.progress import Progress

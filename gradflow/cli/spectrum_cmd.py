@@ -55,7 +55,7 @@ def spectrum(weights, inputs_path, steps, input_seed, h0_path, as_json):
     Jacobian norm met: the effective bound, for gated cells too.
     """
     from ..analysis.spectrum import spectrum as compute
-    from ..io.weights import load
+    from ..cells import load
 
     model = load(weights)
     xs, s0, source = read_trajectory(model, inputs_path, steps, input_seed, h0_path)

@@ -95,10 +95,9 @@ def derivative_samples(model, xs, S):
         Flattened f'(a) over all steps and units.
     """
     from ..activations import derivative
-    from ..analysis._gates import pre_activations
 
     return {symbol: (act, derivative(act, a).ravel())
-            for symbol, (act, a) in pre_activations(model, xs, S).items()}
+            for symbol, (act, a) in model.pre_activations(xs, S).items()}
 
 
 def collect(entries, xs_for, s0=None, *, progress=None, flow_ends=48, threshold=1e-3):

@@ -78,8 +78,8 @@ class _Network:
 
         self.cls = type(model)
         self.options = model.options()
-        self.kind = model.kernel_kind
-        self.option = model._kernel_option()
+        self.kind = model.kernel_id
+        self.option = model.kernel_option()
         self.gate = bhn_gate(model)
         self.names = model.weight_names()
         self.hidden = model.hidden
