@@ -60,6 +60,20 @@ class GRU(Cell):
         """The ``reset_after`` candidate keeps PyTorch's hidden bias apart, as ``b_hn``."""
         return not (gate == "h" and variant == "reset_after")
 
+    @classmethod
+    def from_torch_blocks(cls, W_hh, W_ih, b_ih, b_hh):
+        """PyTorch's GRU is the ``reset_after`` variant: its candidate's hidden bias is ``b_hn``.
+
+        ``n = tanh(W_in x + b_in + r * (W_hn h + b_hn))`` and ``h' = (1 - z) * n + z * h``,
+        the seed's ``H = Z * h + (1 - Z) * H~``; ``b_r`` and ``b_z`` are the summed biases.
+        """
+        weights, _ = super().from_torch_blocks(W_hh, W_ih, b_ih, b_hh)
+        n = W_hh.shape[1]
+        block = cls.torch_gate_rows["h"]
+        weights["b_h"] = b_ih[block * n:(block + 1) * n]
+        weights["b_hn"] = b_hh[block * n:(block + 1) * n]
+        return weights, {"variant": "reset_after"}
+
     def kind_words(self):
         """``"GRU (seed)"``."""
         return f"GRU ({self.variant})"

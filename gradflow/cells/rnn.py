@@ -32,6 +32,7 @@ class RNN(Cell):
     position = 0
     torch_module = "RNN"
     torch_gate_rows = {"": 0}
+    torch_module_options = {"nonlinearity": "activation"}
     compared = ("rnn-tanh", "rnn-relu")
 
     def __init__(self, weights, *, activation="tanh", source=None):

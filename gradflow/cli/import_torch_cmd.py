@@ -58,7 +58,8 @@ def import_torch(source, output, layer, direction, nonlinearity, prefix, inputs_
             raise GradflowError(f"{path}: cannot write: folder {shown} does not exist")
 
     from ..io.arrays import load_npy
-    from ..io.torch_import import TorchState, describe_torch, from_torch, torch_layer_inputs
+    from ..cells.torch_import import describe_torch, from_torch, torch_layer_inputs
+    from ..cells.torch_state import TorchState
 
     src = TorchState(source)
     info = describe_torch(src, prefix=prefix)

@@ -15,182 +15,31 @@ backward direction of a bidirectional model.  The mapping onto the seed's names:
   variant with ``b_h = bias_ih[2n:]`` and ``b_hn = bias_hh[2n:]``.  PyTorch's
   ``h' = (1 - z) * n + z * h`` is the seed's ``H = Z * h + (1 - Z) * H~``.
 
-PyTorch is imported only here, only when called; files are read with
-``torch.load(weights_only=True)``, which refuses arbitrary pickled objects.
+Which cell a module is and where its gate blocks sit are the cells' facts
+(``torch_module``, ``torch_gate_rows``); the files are read by
+:mod:`gradflow.cells.torch_state`.
 """
-
-import os
-import re
 
 import numpy as np
 
+from .. import validation
 from ..errors import GradflowError
+from ..io.arrays import as_inputs
+from .registry import CELLS
+from .torch_state import TorchState, _as_float64
 
-_KEY = re.compile(r"^(?P<prefix>.*?)(?P<name>weight_ih|weight_hh|bias_ih|bias_hh|weight_hr)"
-                  r"(?:_l(?P<layer>\d+))?(?P<reverse>_reverse)?$")
+__all__ = ["DIRECTIONS", "NONLINEARITIES", "describe_torch", "from_torch", "torch_layer_inputs"]
+
 DIRECTIONS = ("forward", "reverse")
 NONLINEARITIES = ("tanh", "relu")
-_CELLS = {1: "rnn", 3: "gru", 4: "lstm"}
-_MODULE_CELLS = {"RNN": "rnn", "RNNCell": "rnn", "LSTM": "lstm", "LSTMCell": "lstm",
-                 "GRU": "gru", "GRUCell": "gru"}
-#: Row blocks of PyTorch's stacked gates for each seed gate.
-_GATE_ROWS = {"lstm": {"f": 1, "i": 0, "o": 3, "c": 2}, "gru": {"r": 0, "z": 1, "h": 2},
-              "rnn": {"": 0}}
 
 
-def import_torch():
-    """Return the ``torch`` module, or raise GradflowError saying how to install it."""
-    try:
-        import torch
-    except ImportError:
-        raise GradflowError(
-            "PyTorch is not installed; it is an optional extra: pip install 'gradflow[torch]'"
-        ) from None
-    return torch
-
-
-def load_torch_file(path):
-    """Read a ``.pt`` file with ``torch.load(weights_only=True)`` on the CPU."""
-    import pickle
-    import zipfile
-
-    path = os.fspath(path)
-    if not os.path.exists(path):
-        raise GradflowError(f"{path}: no such file")
-    if os.path.isdir(path):
-        raise GradflowError(f"{path}: is a folder, not a PyTorch file")
-    torch = import_torch()
-    try:
-        return torch.load(path, map_location="cpu", weights_only=True)
-    except pickle.UnpicklingError:
-        raise GradflowError(
-            f"{path}: holds pickled Python objects that torch.load(weights_only=True) refuses "
-            "(a whole module?); save the state dict instead: "
-            "torch.save(model.state_dict(), path)"
-        ) from None
-    except (RuntimeError, KeyError, ValueError, EOFError, OSError, zipfile.BadZipFile,
-            AttributeError, TypeError):
-        raise GradflowError(f"{path}: not a file torch.load can read") from None
-
-
-def _flatten(mapping, prefix, out):
-    for key, value in mapping.items():
-        if not isinstance(key, str):
-            continue
-        if hasattr(value, "items") and not hasattr(value, "shape"):
-            _flatten(value, f"{prefix}{key}.", out)
-        else:
-            out[prefix + key] = value
-
-
-class TorchState:
-    """The recurrent weights of a PyTorch model, read once and shared by several imports.
-
-    Parameters
-    ----------
-    source : torch.nn.Module, mapping, str or os.PathLike
-        A module, its state dict (tensors or numpy arrays; nested checkpoint dicts are
-        flattened with dotted keys), or a ``.pt`` file read with
-        ``torch.load(weights_only=True)``.
-
-    Attributes
-    ----------
-    where : str
-        The file name, or ``"state dict"``; error messages start with it.
-    groups : dict
-        Recurrent weights by module prefix, then by ``(name, layer, reverse)``.
-    """
-
-    def __init__(self, source):
-        self.where = "state dict"
-        self.module_cells = {}
-        self.nonlinearity = {}
-        if isinstance(source, str | os.PathLike):
-            self.where = os.fspath(source)
-            source = load_torch_file(source)
-        state = None
-        if _is_module(source):
-            state = source.state_dict()
-            for name, sub in source.named_modules():
-                kind = _MODULE_CELLS.get(type(sub).__name__)
-                if kind is None:
-                    continue
-                prefix = f"{name}." if name else ""
-                self.module_cells[prefix] = kind
-                if kind == "rnn":
-                    self.nonlinearity[prefix] = getattr(sub, "nonlinearity", "tanh")
-                if getattr(sub, "proj_size", 0):
-                    self.module_cells[prefix] = "lstm"
-        elif hasattr(source, "items"):
-            state = source
-        else:
-            raise GradflowError(
-                f"{self.where}: expected a torch.nn.RNN/LSTM/GRU module or its state dict; "
-                f"got {type(source).__name__}"
-            )
-        flat = {}
-        _flatten(state, "", flat)
-        self.groups = {}
-        for key, value in flat.items():
-            m = _KEY.match(key)
-            if m is None:
-                continue
-            layer = m["layer"]
-            self.groups.setdefault(m["prefix"], {})[
-                (m["name"], None if layer is None else int(layer), bool(m["reverse"]))] = (
-                key, value)
-        self.groups = {p: g for p, g in self.groups.items()
-                       if any(name == "weight_hh" for (name, _, _) in g)}
-        if not self.groups:
-            raise GradflowError(
-                f"{self.where}: no recurrent weights (weight_hh_l0, ...) of a torch.nn.RNN, "
-                "LSTM or GRU found"
-            )
-
-    def group(self, prefix):
-        """``(prefix, weights)`` of the recurrent module ``prefix`` (the only one if None)."""
-        prefixes = sorted(self.groups)
-        if prefix is None:
-            if len(prefixes) > 1:
-                shown = ", ".join(repr(p) for p in prefixes)
-                raise GradflowError(
-                    f"{self.where}: several recurrent modules ({shown}); choose one with prefix"
-                )
-            prefix = prefixes[0]
-        elif prefix not in self.groups:
-            dotted = prefix if prefix.endswith(".") or not prefix else prefix + "."
-            if dotted not in self.groups:
-                shown = ", ".join(repr(p) for p in prefixes)
-                raise GradflowError(
-                    f"{self.where}: no recurrent module with prefix {prefix!r}; found {shown}"
-                )
-            prefix = dotted
-        return prefix, self.groups[prefix]
-
-
-def _is_module(obj):
-    try:
-        import torch
-    except ImportError:
-        return False
-    return isinstance(obj, torch.nn.Module)
-
-
-def _as_float64(value, key, where):
-    if hasattr(value, "detach"):
-        if value.is_complex() or not value.is_floating_point():
-            raise GradflowError(
-                f"{where}: {key} has dtype {str(value.dtype).replace('torch.', '')}; "
-                "expected real floating-point numbers"
-            )
-        import torch
-
-        return value.detach().to(device="cpu", dtype=torch.float64).numpy().copy()
-    a = np.asarray(value)
-    if a.dtype.kind != "f":
-        raise GradflowError(f"{where}: {key} has dtype {a.dtype}; expected real floating-point "
-                            "numbers")
-    return a.astype(np.float64)
+def _cell_for_gate_count(gates):
+    """The registered cell with a PyTorch module of ``gates`` gate blocks, or None."""
+    for cls in CELLS.values():
+        if cls.torch_module and len(cls.torch_gate_rows) == gates:
+            return cls.cell
+    return None
 
 
 def _layers(group):
@@ -249,8 +98,8 @@ def _cell_of(src, prefix, group, layer):
             f"{where}: {key} has shape {tuple(W.shape)}; expected (G n, n) with G = 1, 3 or 4"
         )
     gates = W.shape[0] // W.shape[1]
-    cell = src.module_cells.get(prefix) or _CELLS.get(gates)
-    if cell is None or _CELLS.get(gates) != cell:
+    cell = src.module_cells.get(prefix) or _cell_for_gate_count(gates)
+    if cell is None or _cell_for_gate_count(gates) != cell:
         raise GradflowError(
             f"{where}: {key} has shape {tuple(W.shape)}: {gates} gate blocks of {W.shape[1]} "
             "rows; expected 1 (RNN), 3 (GRU) or 4 (LSTM)"
@@ -287,12 +136,9 @@ def from_torch(source, layer=0, *, direction="forward", nonlinearity=None, prefi
         Without PyTorch (for modules and files), for a layer or direction the model lacks,
         an LSTM with ``proj_size``, non-float tensors, or shapes that do not fit together.
     """
-    from ..analysis._checks import integer
-    from ..cells import CELLS
-
     src = source if isinstance(source, TorchState) else TorchState(source)
     where = src.where
-    layer = integer(layer, "layer", minimum=0)
+    layer = validation.integer(layer, "layer", minimum=0)
     if direction not in DIRECTIONS:
         raise GradflowError(f"direction must be one of {', '.join(DIRECTIONS)}; got {direction!r}")
     if nonlinearity is not None and nonlinearity not in NONLINEARITIES:
@@ -316,9 +162,12 @@ def from_torch(source, layer=0, *, direction="forward", nonlinearity=None, prefi
     if reverse and ("weight_hh", layer_key, True) not in group:
         raise GradflowError(f"{where}: the model is not bidirectional; no reverse direction")
     cell = _cell_of(src, prefix, group, layer_key)
-    if cell != "rnn" and nonlinearity is not None:
-        raise GradflowError(f"nonlinearity applies to RNN only, not to {cell.upper()}")
-    if cell == "rnn":
+    cls = CELLS[cell]
+    if "nonlinearity" not in cls.torch_module_options and nonlinearity is not None:
+        owners = " and ".join(c.title for c in CELLS.values()
+                              if "nonlinearity" in c.torch_module_options)
+        raise GradflowError(f"nonlinearity applies to {owners} only, not to {cls.title}")
+    if "nonlinearity" in cls.torch_module_options:
         known = src.nonlinearity.get(prefix)
         if nonlinearity is not None and known is not None and nonlinearity != known:
             raise GradflowError(
@@ -342,7 +191,7 @@ def from_torch(source, layer=0, *, direction="forward", nonlinearity=None, prefi
     key_ih, W_ih = tensor("weight_ih")
     key_bi, b_ih = tensor("bias_ih", required=False)
     key_bh, b_hh = tensor("bias_hh", required=False)
-    G = {"rnn": 1, "gru": 3, "lstm": 4}[cell]
+    G = len(cls.torch_gate_rows)
     n = W_hh.shape[1]
     if W_hh.shape != (G * n, n):
         raise GradflowError(f"{where}: {key_hh} has shape {W_hh.shape}; expected "
@@ -360,23 +209,11 @@ def from_torch(source, layer=0, *, direction="forward", nonlinearity=None, prefi
         if bias.shape != (G * n,):
             raise GradflowError(f"{where}: {key} has shape {bias.shape}; expected ({G * n},)")
 
-    def rows(a, block):
-        return a[block * n:(block + 1) * n]
-
-    cls = CELLS[cell]
-    weights = {}
-    for gate, block in _GATE_ROWS[cell].items():
-        weights[cls.recurrent_name(gate)] = rows(W_hh, block)
-        weights[cls.input_name(gate)] = rows(W_ih, block)
-        weights[cls.bias_name(gate)] = rows(b_ih, block) + rows(b_hh, block)
+    weights, options = cls.from_torch_blocks(W_hh, W_ih, b_ih, b_hh)
+    if nonlinearity is not None:
+        options[cls.torch_module_options["nonlinearity"]] = nonlinearity
     label = where if src.where != "state dict" else None
-    if cell == "gru":
-        weights["b_h"] = rows(b_ih, 2)
-        weights["b_hn"] = rows(b_hh, 2)
-        return cls(weights, variant="reset_after", source=label)
-    if cell == "rnn":
-        return cls(weights, activation=nonlinearity, source=label)
-    return cls(weights, source=label)
+    return cls(weights, source=label, **options)
 
 
 def torch_layer_inputs(source, xs, layer, *, nonlinearity=None, prefix=None):
@@ -404,12 +241,9 @@ def torch_layer_inputs(source, xs, layer, *, nonlinearity=None, prefix=None):
     ndarray, shape (T, d_layer) or (B, T, d_layer)
         ``d_layer = n`` (or ``2 n`` for a bidirectional model) for ``layer > 0``.
     """
-    from ..analysis._checks import integer
-    from .arrays import as_inputs
-
     src = source if isinstance(source, TorchState) else TorchState(source)
     info = describe_torch(src, prefix=prefix)
-    layer = integer(layer, "layer", minimum=0, maximum=info["layers"],
+    layer = validation.integer(layer, "layer", minimum=0, maximum=info["layers"],
                     rule=f"an integer in [0, {info['layers']}] (the model has "
                          f"{info['layers']} layers)")
     xs = as_inputs(xs, info["inputs"])
