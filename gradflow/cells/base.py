@@ -105,7 +105,7 @@ class Cell(CellFacts):
 
     def kind_words(self):
         """The configuration in words for messages: ``"LSTM cell"``, ``"tanh RNN"``."""
-        return f"{self.kind} cell"
+        return self.kind_words_for(**self.options())
 
     def kernel_option(self):
         """The integer option the kernels receive (activation or variant code; 0 by default)."""

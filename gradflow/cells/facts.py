@@ -132,6 +132,11 @@ class CellFacts:
     labelled_options = ()
 
     @classmethod
+    def kind_words_for(cls, **options):
+        """A configuration in words for messages: ``"LSTM cell"``, ``"tanh RNN"``."""
+        return f"{cls.kind_for(**options)} cell"
+
+    @classmethod
     def state_size_for(cls, hidden):
         """The state size m for hidden size n."""
         return cls.state_multiplier * hidden

@@ -13,7 +13,7 @@ import numpy as np
 
 from ..errors import GradflowError
 from ..io.atomic import atomic_path
-from ..io.npyfile import read_npz
+from ..io.npyfile import NpzArchive
 from .registry import CELLS, cell_class
 
 __all__ = ["load", "save_cell"]
@@ -32,7 +32,8 @@ def save_cell(model, path):
 
 
 def _option_value(value, spec, path):
-    if value.ndim != 0 or value.dtype.kind not in ("U" if spec.is_choice else "fiu"):
+    kinds = "U" if spec.is_choice else "fiu"
+    if value.ndim != 0 or value.dtype.itemsize > 4096 or value.dtype.kind not in kinds:
         expected = "string" if spec.is_choice else "real-number"
         raise GradflowError(
             f"{path}: {spec.name} must be a 0-d {expected} array; got dtype {value.dtype}, "
@@ -63,19 +64,31 @@ def load(path):
         ``cell``, unknown or missing keys, wrong dtypes or shapes and non-finite values.
     """
     path = os.fspath(path)
-    arrays = read_npz(path)
-    if "cell" not in arrays:
-        raise GradflowError(f"{path}: no 'cell' key; expected one of {', '.join(CELLS)}")
-    cell = arrays.pop("cell")
-    if cell.ndim != 0 or cell.dtype.kind != "U":
-        raise GradflowError(f"{path}: cell must be a 0-d string array; got dtype {cell.dtype}, "
-                            f"shape {cell.shape}")
-    cls = cell_class(str(cell[()]), where=path)
-    options = {}
-    all_options = {name for c in CELLS.values() for name in c.stored_options()}
-    for key in sorted(all_options & set(arrays)):
-        spec = cls.stored_options().get(key)
-        if spec is None:
-            raise GradflowError(f"{path}: key {key!r} does not apply to a {cls.title} cell")
-        options[key] = _option_value(arrays.pop(key), spec, path)
+    with NpzArchive(path) as archive:
+        keys = set(archive.keys)
+        if "cell" not in keys:
+            raise GradflowError(f"{path}: no 'cell' key; expected one of {', '.join(CELLS)}")
+        cls = cell_class(_small(archive, "cell", "a 0-d string array", path), where=path)
+        all_options = {name for c in CELLS.values() for name in c.stored_options()}
+        option_keys = sorted(all_options & keys)
+        for key in option_keys:
+            if key not in cls.stored_options():
+                raise GradflowError(f"{path}: key {key!r} does not apply to a {cls.title} cell")
+        options = {key: _option_value(archive.read([key])[key], cls.stored_options()[key], path)
+                   for key in option_keys}
+        options = cls.checked_options(options, prefix=f"{path}: ")
+        expected = cls.weight_names_for(**options)
+        unknown = sorted(keys - set(expected) - {"cell"} - set(option_keys))
+        if unknown:
+            raise GradflowError(f"{path}: unknown weight {unknown[0]!r} for a "
+                                f"{cls.kind_words_for(**options)}; expected {', '.join(expected)}")
+        arrays = archive.read([k for k in expected if k in keys])
     return cls(arrays, source=path, **options)
+
+
+def _small(archive, key, rule, path):
+    """A 0-d string member (``cell``), checked by its header before its data is read."""
+    shape, dtype = archive.header(key)
+    if shape != () or dtype.kind != "U" or dtype.itemsize > 4096:
+        raise GradflowError(f"{path}: {key} must be {rule}; got dtype {dtype}, shape {shape}")
+    return str(archive.read([key])[key][()])

@@ -74,9 +74,10 @@ class GRU(Cell):
         weights["b_hn"] = b_hh[block * n:(block + 1) * n]
         return weights, {"variant": "reset_after"}
 
-    def kind_words(self):
+    @classmethod
+    def kind_words_for(cls, *, variant="seed"):
         """``"GRU (seed)"``."""
-        return f"GRU ({self.variant})"
+        return f"GRU ({variant})"
 
     def kernel_option(self):
         """0 for ``seed``, 1 for ``reset_after``."""

@@ -47,9 +47,10 @@ class RNN(Cell):
         """The single block's nonlinearity is the activation."""
         return {"": self.activation}
 
-    def kind_words(self):
+    @classmethod
+    def kind_words_for(cls, *, activation="tanh"):
         """``"tanh RNN"``."""
-        return f"{self.activation} RNN"
+        return f"{activation} RNN"
 
     def kernel_option(self):
         """The activation's kernel code."""

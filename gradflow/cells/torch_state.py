@@ -14,6 +14,8 @@ import zipfile
 import numpy as np
 
 from ..errors import GradflowError
+from ..io.files import open_regular
+from ..resources import require_memory
 from .registry import CELLS
 
 __all__ = ["TorchState", "import_torch", "load_torch_file"]
@@ -36,22 +38,20 @@ def import_torch():
 def load_torch_file(path):
     """Read a ``.pt`` file with ``torch.load(weights_only=True)`` on the CPU."""
     path = os.fspath(path)
-    if not os.path.exists(path):
-        raise GradflowError(f"{path}: no such file")
-    if os.path.isdir(path):
-        raise GradflowError(f"{path}: is a folder, not a PyTorch file")
-    torch = import_torch()
-    try:
-        return torch.load(path, map_location="cpu", weights_only=True)
-    except pickle.UnpicklingError:
-        raise GradflowError(
-            f"{path}: holds pickled Python objects that torch.load(weights_only=True) refuses "
-            "(a whole module?); save the state dict instead: "
-            "torch.save(model.state_dict(), path)"
-        ) from None
-    except (RuntimeError, KeyError, ValueError, EOFError, OSError, zipfile.BadZipFile,
-            AttributeError, TypeError):
-        raise GradflowError(f"{path}: not a file torch.load can read") from None
+    with open_regular(path, "PyTorch") as fh:
+        torch = import_torch()
+        require_memory(os.fstat(fh.fileno()).st_size, f"{path}: its tensors")
+        try:
+            return torch.load(fh, map_location="cpu", weights_only=True)
+        except pickle.UnpicklingError:
+            raise GradflowError(
+                f"{path}: holds pickled Python objects that torch.load(weights_only=True) "
+                "refuses (a whole module?); save the state dict instead: "
+                "torch.save(model.state_dict(), path)"
+            ) from None
+        except (RuntimeError, KeyError, ValueError, EOFError, OSError, zipfile.BadZipFile,
+                AttributeError, TypeError, IndexError, MemoryError):
+            raise GradflowError(f"{path}: not a file torch.load can read") from None
 
 
 def _flatten(mapping, prefix, out):

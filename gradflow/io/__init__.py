@@ -1,1 +1,5 @@
-"""Files in and out: weights (.npz), inputs and states (.npy), atomic writes."""
+"""File plumbing, below everything else.
+
+Safe reading of regular files, .npy/.npz arrays, array coercion and atomic writes.  What the
+files mean (weights, networks, histories) is the business of the layers above.
+"""

@@ -5,6 +5,7 @@ import os
 import numpy as np
 
 from ..errors import GradflowError
+from .npyfile import read_npy
 
 
 def _real_finite(a, what):
@@ -53,8 +54,6 @@ def as_state(s0, size, *, batch=None, what="initial state"):
 
 def load_npy(path, what):
     """Read a plain numeric .npy file (no pickles, header checked first); errors name the file."""
-    from .npyfile import read_npy
-
     return read_npy(os.fspath(path))
 
 
