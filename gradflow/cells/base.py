@@ -12,10 +12,10 @@ import numpy as np
 from ..activations import apply
 from ..errors import GradflowError, TrajectoryOverflowError
 from ..io.arrays import as_inputs, as_state
-from ..kernels import chains
+from ..kernels import trajectory
 from ..resources import require_memory
 from .facts import CellFacts
-from .files import save_cell
+from .formats import save_cell
 from .init import initial_weights
 
 
@@ -208,7 +208,7 @@ class Cell(CellFacts):
                        f"the trajectory of {self.describe()} over {xs.shape[0]} steps")
         S = np.empty((xs.shape[0] + 1, self.state_size))
         S[0] = s0
-        bad = chains.run(*self.kernel_args(), xs, S)
+        bad = trajectory.run(*self.kernel_args(), xs, S)
         if bad >= 0:
             row = S[bad]
             raise TrajectoryOverflowError(
@@ -268,7 +268,7 @@ class Cell(CellFacts):
                        f"all {xs.shape[0]} Jacobians ({m} x {m}) of {self.describe()}")
         S = self._trajectory(xs, as_state(s0, self.state_size))
         Js = np.empty((xs.shape[0], m, m))
-        chains.step_jacobians(*self.kernel_args(), xs, S, Js)
+        trajectory.step_jacobians(*self.kernel_args(), xs, S, Js)
         return Js
 
     # ------------------------------------------------------------------ gates
@@ -313,5 +313,5 @@ class Cell(CellFacts):
         return initial_weights(cls, hidden, inputs, init=init, gain=gain, seed=seed, **options)
 
     def save(self, path):
-        """Write the weights to ``path`` (.npz, atomically); see :mod:`gradflow.cells.files`."""
+        """Write the weights to ``path`` (.npz, atomically); see :mod:`gradflow.cells.formats`."""
         save_cell(self, path)
