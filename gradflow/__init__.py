@@ -48,6 +48,7 @@ _EXPORTS = {
     "from_torch": "gradflow.cells.torch_import",
     "torch_layer_inputs": "gradflow.cells.torch_import",
     "describe_torch": "gradflow.cells.torch_import",
+    "network_from_torch": "gradflow.cells.torch_import",
     "train": "gradflow.training.loop",
     "TrainResult": "gradflow.training.loop",
     "AddingProblem": "gradflow.training.tasks",

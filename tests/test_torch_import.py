@@ -222,7 +222,14 @@ def test_cli_writes_the_layer_and_its_input_sequence(tmp_path, monkeypatch):
     assert doc["cell"] == "lstm" and doc["layer"] == 1 and doc["direction"] == "reverse"
     assert doc["torch"]["bidirectional"] and doc["layer_inputs_shape"] == [2, 7, 10]
     assert gf.load("w1.npz") == gf.from_torch(m, 1, direction="reverse")
-    np.testing.assert_allclose(np.load("x1.npy"), gf.torch_layer_inputs(m, xs, 1), atol=0)
+    # PyTorch's own layer 0 (both directions) gives what layer 1 reads; the reverse
+    # direction reads it last step first, so the file holds it reversed in time
+    first = torch.nn.LSTM(3, 5, num_layers=1, bidirectional=True, batch_first=True).double()
+    first.load_state_dict({k: v for k, v in m.state_dict().items()
+                           if "_l0" in k})
+    with torch.no_grad():
+        below = first(torch.tensor(xs))[0].numpy()
+    np.testing.assert_allclose(np.load("x1.npy"), below[:, ::-1], rtol=0, atol=1e-14)
     r = CliRunner().invoke(main, ["decay", "w1.npz", "--inputs", "x1.npy", "--json"])
     assert r.exit_code == 0 and json.loads(r.stdout)["batch"] == 2
     r = CliRunner().invoke(main, ["import-torch", "model.pt", "-o", "w0.npz"])

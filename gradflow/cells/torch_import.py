@@ -25,10 +25,12 @@ import numpy as np
 from .. import validation
 from ..errors import GradflowError
 from ..io.arrays import as_inputs
+from .network import Network
 from .registry import CELLS
 from .torch_state import TorchState, _as_float64
 
-__all__ = ["DIRECTIONS", "NONLINEARITIES", "describe_torch", "from_torch", "torch_layer_inputs"]
+__all__ = ["DIRECTIONS", "NONLINEARITIES", "assumed_nonlinearity", "describe_torch", "from_torch",
+           "network_from_torch", "torch_layer_inputs"]
 
 DIRECTIONS = ("forward", "reverse")
 NONLINEARITIES = ("tanh", "relu")
@@ -216,7 +218,51 @@ def from_torch(source, layer=0, *, direction="forward", nonlinearity=None, prefi
     return cls(weights, source=label, **options)
 
 
-def torch_layer_inputs(source, xs, layer, *, nonlinearity=None, prefix=None):
+def network_from_torch(source, *, nonlinearity=None, prefix=None):
+    """A whole PyTorch recurrent module (every layer and direction) as a gradflow network.
+
+    Parameters
+    ----------
+    source : torch.nn.Module, mapping, str or os.PathLike
+        As for :func:`from_torch`: a live module (which tells its nonlinearity), a state
+        dict or checkpoint dict (``prefix`` picks the recurrent module), or a ``.pt`` file.
+    nonlinearity : {"tanh", "relu"}, optional
+        RNN only; a state dict does not record it (tanh is assumed; see
+        :func:`assumed_nonlinearity`).
+    prefix : str, optional
+        Which recurrent module of a larger state dict.
+
+    Returns
+    -------
+    Network
+        ``num_layers`` layers of ``(forward,)`` or ``(forward, reverse)`` cells.
+    """
+    src = source if isinstance(source, TorchState) else TorchState(source)
+    info = describe_torch(src, prefix=prefix)
+    directions = DIRECTIONS if info["bidirectional"] else DIRECTIONS[:1]
+    layers = [tuple(from_torch(src, layer, direction=direction, nonlinearity=nonlinearity,
+                               prefix=info["prefix"]) for direction in directions)
+              for layer in range(info["layers"])]
+    return Network(layers, source=None if src.where == "state dict" else src.where)
+
+
+def assumed_nonlinearity(source, *, nonlinearity=None, prefix=None):
+    """The nonlinearity an import would assume without being told, else None.
+
+    A state dict of ``torch.nn.RNN`` does not record whether it is tanh or relu; gradflow
+    takes tanh then, and the command line says so on stderr.
+    """
+    src = source if isinstance(source, TorchState) else TorchState(source)
+    info = describe_torch(src, prefix=prefix)
+    cls = CELLS[info["cell"]]
+    if ("nonlinearity" in cls.torch_module_options and nonlinearity is None
+            and info["prefix"] not in src.nonlinearity):
+        return "tanh"
+    return None
+
+
+def torch_layer_inputs(source, xs, layer, *, direction="forward", nonlinearity=None,
+                       prefix=None):
     """The input sequence that layer ``layer`` of a PyTorch recurrent model receives.
 
     Runs layers ``0..layer-1`` (both directions of a bidirectional model, outputs
@@ -233,6 +279,10 @@ def torch_layer_inputs(source, xs, layer, *, nonlinearity=None, prefix=None):
         ``batch_first``).
     layer : int
         The layer whose inputs are wanted; 0 returns ``xs``.
+    direction : {"forward", "reverse"}
+        The direction that reads them: the reverse direction reads them in its own time
+        order, last step first, so the array returned for it is reversed in time, ready for
+        ``decay`` of that direction's cell.
     nonlinearity, prefix
         As for :func:`from_torch`.
 
@@ -246,18 +296,24 @@ def torch_layer_inputs(source, xs, layer, *, nonlinearity=None, prefix=None):
     layer = validation.integer(layer, "layer", minimum=0, maximum=info["layers"],
                     rule=f"an integer in [0, {info['layers']}] (the model has "
                          f"{info['layers']} layers)")
+    direction = validation.choice(direction, "direction", DIRECTIONS)
     xs = as_inputs(xs, info["inputs"])
     for current in range(layer):
         outputs = []
         directions = DIRECTIONS if info["bidirectional"] else DIRECTIONS[:1]
-        for direction in directions:
-            model = from_torch(src, current, direction=direction, nonlinearity=nonlinearity,
+        for reading in directions:
+            model = from_torch(src, current, direction=reading, nonlinearity=nonlinearity,
                                prefix=info["prefix"])
             n = model.hidden
-            if direction == "forward":
+            if reading == "forward":
                 outputs.append(model.run(xs)[..., 1:, :n])
             else:
                 backwards = model.run(xs[..., ::-1, :])[..., 1:, :n]
                 outputs.append(backwards[..., ::-1, :])
         xs = np.ascontiguousarray(np.concatenate(outputs, axis=-1))
+    if direction == "reverse":
+        if not info["bidirectional"]:
+            raise GradflowError(f"{src.where}: the model is not bidirectional; no reverse "
+                                "direction")
+        xs = np.ascontiguousarray(xs[..., ::-1, :])
     return xs
