@@ -1,0 +1,185 @@
+"""What the loss sees: the sensitivity of the model's output y_T to earlier states and inputs.
+
+For a cell, y_T = h_T; for a network, y_T is the top layer's final hidden state of each
+direction, concatenated (PyTorch's ``h_n`` of the top layer).  With k the lag,
+
+* ``log10_norm2_output[k] = log10 ||dy_T/ds_{T-k}||_2``, k = 0..T, s the model's full state
+  between inputs T-k and T-k+1: for a network every layer's forward cells after step T-k and
+  every reverse cell after it has read inputs T..T-k+1.  Each cell's part is the derivative
+  through that cell's own recurrence (the state it carries to its next step); for a
+  unidirectional stack this is exactly the Jacobian of y_T with respect to the state the
+  network holds between steps, as for a cell;
+* ``log10_norm2_input[k] = log10 ||dy_T/dx_{T-k}||_2``, k = 0..T-1, x_{T-k} the input of step
+  T-k (row T-k-1 of the input array): whether a dependency k steps back can be learned.
+
+Both carry p = dim(y) rows back (n for a cell, not the m of the full-state product), kept as
+mantissa and power-of-two exponent, so they are exact far beyond float64's range.  A network
+also gives each layer's own block of ``dy_T/ds_{T-k}``.
+"""
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..cells.network import DIRECTION_NAMES, Network
+from ..io.arrays import as_inputs, as_state
+from ..kernels.sensitivity import carry_rows, gram_log2_norm
+from ..resources import require_memory
+
+__all__ = ["Sensitivities", "sensitivities"]
+
+_LOG10_2 = np.log10(2.0)
+_NONE_F = np.empty(0)
+_NONE_I = np.empty(0, dtype=np.int64)
+_NONE_3 = np.empty((0, 1, 1))
+_NONE_2 = np.empty((0, 1))
+
+
+def _log10(log2_values):
+    with np.errstate(invalid="ignore"):
+        return np.asarray(log2_values, dtype=float) * _LOG10_2
+
+
+@dataclass(frozen=True)
+class Sensitivities:
+    """Output and input sensitivities of one sequence, lag first (k = 0 is the last step).
+
+    Attributes
+    ----------
+    output : ndarray, shape (T + 1,)
+        ``log10 ||dy_T/ds_{T-k}||_2`` (``-inf`` for an exactly zero block).
+    input : ndarray, shape (T,)
+        ``log10 ||dy_T/dx_{T-k}||_2``.
+    output_h, output_c : ndarray, shape (T + 1,), or None
+        A cell's blocks ``||dy_T/dh_{T-k}||`` and, for LSTM, ``||dy_T/dc_{T-k}||``.
+    output_layers : ndarray, shape (L, T + 1), or None
+        A network's per-layer blocks: the part of ``dy_T/ds_{T-k}`` on layer l's state.
+    """
+
+    output: np.ndarray
+    input: np.ndarray
+    output_h: np.ndarray | None = None
+    output_c: np.ndarray | None = None
+    output_layers: np.ndarray | None = None
+
+
+def _cell(model, xs, S):
+    T = xs.shape[0]
+    n, m = model.hidden, model.state_size
+    require_memory(8 * (3 * model.hidden * m + 4 * (T + 1)),
+                   f"the output sensitivities of {model.describe()}")
+    R = np.zeros((n, m))
+    R[np.arange(n), np.arange(n)] = 1.0
+    state = np.empty(T + 1)
+    blocks = np.empty((2, T + 1))
+    inputs = np.empty(T)
+    carry_rows(*model.kernel_args(), xs, S, R, np.zeros(1, dtype=np.int64), _NONE_3, _NONE_I,
+               state, _NONE_3, _NONE_I, blocks, inputs, _NONE_3, _NONE_I)
+    return Sensitivities(
+        output=_log10(state[::-1]),
+        input=_log10(inputs[::-1]),
+        output_h=_log10(blocks[0, ::-1]),
+        output_c=_log10(blocks[1, ::-1]) if m > n else None,
+    )
+
+
+def _aligned_sum(parts):
+    """Sum of ``(mantissa, exponent)`` terms; exponents per leading index; returns (sum, exp)."""
+    exps = np.max(np.stack([e for _, e in parts]), axis=0)
+    total = 0.0
+    for mantissa, e in parts:
+        shift = np.maximum(e - exps, -1100).reshape((-1,) + (1,) * (mantissa.ndim - 1))
+        total = total + np.ldexp(mantissa, shift)
+    return total, exps
+
+
+def _gram_log2(gram, exponent):
+    """``log2`` of the spectral norm from Gram matrices (leading axis) and their exponents."""
+    top = np.linalg.eigvalsh(gram)[..., -1]
+    with np.errstate(divide="ignore"):
+        return 0.5 * (np.log2(np.where(top > 0, top, 0.0)) + exponent)
+
+
+def _network(net, xs, s0):
+    T = xs.shape[0]
+    D, n = net.directions, net.hidden
+    p = net.output_size
+    cells = dict(zip(net.state_slices(), net.cells, strict=True))
+    require_memory(8 * len(cells) * (T + 1) * p * (p + D * n + net.inputs + 2),
+                   f"the output sensitivities of {net.describe()} over {T} steps")
+    runs = net.layer_trajectories(xs, s0)
+    grams, rows_below = {}, {}
+    injected = None
+    for layer in range(net.num_layers - 1, -1, -1):
+        for j, direction in enumerate(DIRECTION_NAMES[:D]):
+            c = cells[(layer, direction)]
+            own, S = runs[(layer, direction)]
+            R = np.zeros((p, c.state_size))
+            if layer == net.num_layers - 1:
+                R[j * n + np.arange(n), np.arange(n)] = 1.0
+            gram = np.empty((T + 1, p, p))
+            gram_exp = np.empty(T + 1, dtype=np.int64)
+            rows = np.empty((T, p, own.shape[1]))
+            rows_exp = np.empty(T, dtype=np.int64)
+            inject, inject_exp = (_NONE_3, _NONE_I) if injected is None else injected[j]
+            carry_rows(*c.kernel_args(), own, S, R, np.zeros(1, dtype=np.int64), inject,
+                       inject_exp, _NONE_F, gram, gram_exp, _NONE_2, _NONE_F, rows, rows_exp)
+            grams[(layer, direction)] = (gram, gram_exp)
+            rows_below[direction] = (rows, rows_exp)
+        # what this layer's cells read, in original time: rows on the hidden states below
+        by_time = []
+        for direction in DIRECTION_NAMES[:D]:
+            rows, rows_exp = rows_below[direction]
+            if direction == "reverse":
+                rows, rows_exp = rows[::-1], rows_exp[::-1]
+            by_time.append((rows, rows_exp))
+        total, total_exp = _aligned_sum(by_time)
+        if layer == 0:
+            input_log2 = np.array([gram_log2_norm(np.ascontiguousarray(total[t]),
+                                                  total_exp[t]) for t in range(T)])
+            break
+        injected = []
+        for j, direction in enumerate(DIRECTION_NAMES[:D]):
+            part = np.ascontiguousarray(total[:, :, j * n:(j + 1) * n])
+            exps = total_exp
+            if direction == "reverse":
+                part, exps = np.ascontiguousarray(part[::-1]), exps[::-1].copy()
+            injected.append((part, np.ascontiguousarray(exps)))
+    # the full state between inputs T-k and T-k+1: forward cells at own step T-k, reverse
+    # cells at own step k; in lag order (k = 0..T)
+    lag_grams = {}
+    for (layer, direction), (gram, exp) in grams.items():
+        if direction == "forward":
+            lag_grams[(layer, direction)] = (gram[::-1], exp[::-1])
+        else:
+            lag_grams[(layer, direction)] = (gram, exp)
+    total, exp = _aligned_sum(list(lag_grams.values()))
+    layers = []
+    for layer in range(net.num_layers):
+        part, part_exp = _aligned_sum([lag_grams[(layer, d)] for d in DIRECTION_NAMES[:D]])
+        layers.append(_gram_log2(part, part_exp))
+    return Sensitivities(output=_log10(_gram_log2(total, exp)), input=_log10(input_log2[::-1]),
+                         output_layers=_log10(np.stack(layers)))
+
+
+def sensitivities(model, xs, s0=None, *, states=None):
+    """Output and input sensitivities of a cell or network over one sequence.
+
+    Parameters
+    ----------
+    model : Cell or Network
+    xs : ndarray, shape (T, d)
+    s0 : ndarray, shape (m,), optional
+        Initial state (zeros by default).
+    states : ndarray, shape (T + 1, m), optional
+        A cell's trajectory over ``xs`` from ``s0``, when the caller has it already.
+
+    Returns
+    -------
+    Sensitivities
+    """
+    xs = as_inputs(xs, model.inputs, batch=False)
+    if isinstance(model, Network):
+        return _network(model, xs, as_state(s0, model.state_size))
+    S = model.run(xs, s0) if states is None else states
+    return _cell(model, xs, S)
