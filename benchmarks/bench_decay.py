@@ -2,11 +2,12 @@
 
 Prints, in one run on this machine:
 
-* gradflow's all-lag sweep (LSTM n = 128, d = 32, T = 1000 by default), median of several
+* gradflow's all-lag norms (LSTM n = 128, d = 32, T = 1000 by default), median of several
   runs with compilation excluded, next to the time of T dense (2n x 2n) numpy matmuls, run
   interleaved with it so that both see the same machine load; the ratio is the roofline ratio;
-* the accuracy of every lag (and the LSTM h / c blocks) against an exact reference: SVDs of
-  the renormalised products of the stored Jacobians;
+* the accuracy of every lag (and the LSTM h / c blocks) against the registry's reference
+  (``tests/naive.py``, via ``tests/references.py``): SVDs of the renormalised products of the
+  stored Jacobians;
 * a PyTorch autograd baseline when torch is installed: per-step Jacobians with
   torch.func.jacrev + vmap, the chain of matmuls, a batched SVD; and the speedup;
 * peak resident memory of a T = 20000 run (in a subprocess), through the kernel path and
@@ -34,6 +35,9 @@ import time
 
 import numpy as np
 
+# the registry of references lives with the tests (numbagg's layout): one copy of each
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), os.pardir, "tests"))
+
 CLOCK = time.perf_counter
 
 
@@ -55,9 +59,9 @@ def make_case(hidden, inputs, steps, seed=0):
     return model, xs
 
 
-def gradflow_sweep(model, xs):
-    """A callable running the kernel sweep on a stored trajectory, and its output arrays."""
-    from gradflow.kernels import chains
+def gradflow_suffix_norms(model, xs):
+    """A callable running the all-lag norm kernel on a stored trajectory, and its outputs."""
+    from gradflow.kernels import suffix_products
 
     S = model.run(xs)
     T = xs.shape[0]
@@ -66,7 +70,7 @@ def gradflow_sweep(model, xs):
     args = model.kernel_args()
 
     def go():
-        chains.suffix_log10_norms(*args, xs, S, n, out, out_h, out_c)
+        suffix_products.suffix_log10_norms(*args, xs, S, n, out, out_h, out_c)
 
     return go, (out, out_h, out_c)
 
@@ -86,22 +90,14 @@ def roofline(size, steps):
 
 
 def exact_reference(model, xs):
-    """log10 sigma_max of every suffix product and its LSTM blocks, by LAPACK SVD."""
-    Js = model.step_jacobians(xs)
-    T, m, _ = Js.shape
-    n = model.hidden
-    P = np.eye(m)
-    scale = 0.0
-    full, h, c = [0.0], [0.0], [0.0]
-    for k in range(1, T + 1):
-        P = P @ Js[T - k]
-        f = np.abs(P).max()
-        P /= f
-        scale += np.log10(f)
-        full.append(scale + np.log10(np.linalg.svd(P, compute_uv=False)[0]))
-        h.append(scale + np.log10(np.linalg.svd(P[:n, :n], compute_uv=False)[0]))
-        c.append(scale + np.log10(np.linalg.svd(P[n:, n:], compute_uv=False)[0]))
-    return np.array(full), np.array(h), np.array(c)
+    """The registry's reference for the all-lag norms, on the stored Jacobians.
+
+    ``references.REFERENCES`` recomputes the Jacobians by complex step too, far too slow at
+    this size; gradflow's Jacobians are checked against it in the tests.
+    """
+    import naive
+
+    return naive.suffix_log10_norms(model.step_jacobians(xs), model.hidden)
 
 
 def torch_baseline(model, xs):
@@ -245,7 +241,7 @@ def heavy_modules_at_help():
 
 def batch_speedup(model, batch, steps, repeats):
     from gradflow import _threads
-    from gradflow.kernels import chains
+    from gradflow.kernels import suffix_products
 
     n = model.hidden
     X = np.random.default_rng(3).standard_normal((batch, steps, model.inputs))
@@ -255,11 +251,11 @@ def batch_speedup(model, batch, steps, repeats):
 
     def serial():
         for i in range(batch):
-            chains.suffix_log10_norms(*args, X[i], S[i], n, out[i], out_h[i], out_c[i])
+            suffix_products.suffix_log10_norms(*args, X[i], S[i], n, out[i], out_h[i], out_c[i])
 
     def parallel():
         with _threads.threads():
-            chains.batch_suffix_log10_norms(*args, X, S, n, out, out_h, out_c)
+            suffix_products.batch_suffix_log10_norms(*args, X, S, n, out, out_h, out_c)
 
     parallel()
     serial()
@@ -334,19 +330,19 @@ def run(a, report):
     m = 2 * a.hidden
     print(f"\ncase: {model.describe()}, T = {a.steps}, all lags, h and c blocks too")
 
-    sweep, outputs = gradflow_sweep(model, xs)
+    norms, outputs = gradflow_suffix_norms(model, xs)
     t0 = CLOCK()
-    sweep()
+    norms()
     first = CLOCK() - t0
     matmuls = roofline(m, a.steps)
     matmuls()
     g_times, r_times = [], []
     for _ in range(a.repeats):
-        g_times.append(median_time(sweep, 1)[0])
+        g_times.append(median_time(norms, 1)[0])
         r_times.append(median_time(matmuls, 1)[0])
     g, r = statistics.median(g_times), statistics.median(r_times)
     pair = statistics.median(gt / rt for gt, rt in zip(g_times, r_times, strict=True))
-    print(f"gradflow all-lag sweep:       {g:8.3f} s  (median of {a.repeats}; first call "
+    print(f"gradflow all-lag norms:       {g:8.3f} s  (median of {a.repeats}; first call "
           f"{first:.2f} s incl. cache load)")
     print(f"numpy {a.steps} x ({m}x{m}) matmul: {r:8.3f} s  (roofline)")
     print(f"roofline ratio:               {g / r:8.2f}  (median of paired ratios {pair:.2f}; "
@@ -359,12 +355,13 @@ def run(a, report):
     print(f"with the forward run (analysis.decay.suffix_log10_norms): {public:.3f} s")
     report["public_path_s"] = public
 
-    from gradflow.kernels import chains
+    from gradflow.kernels import suffix_products
 
     S = model.run(xs)
     stats = np.zeros(3, dtype=np.int64)
     o = [np.empty(a.steps + 1) for _ in range(3)]
-    chains.sweep(*model.kernel_args(), xs, S, a.hidden, *o, stats)
+    suffix_products.suffix_log10_norms_with_stats(*model.kernel_args(), xs, S, a.hidden, *o,
+                                                  stats)
     print(f"norms: {stats[0]}, subspace iterations {stats[1]} ({stats[1] / stats[0]:.2f} per "
           f"norm), exact fallbacks {stats[2]}")
 
@@ -403,7 +400,7 @@ def run(a, report):
         model.save(big)
         kernel_mb, cli = peak_memory(big, a.memory_steps, a.cli_timeout, a.skip_cli_memory)
         loaded, process = kernel_mb
-        print(f"\npeak RSS, T = {a.memory_steps} (trajectory + all-lag sweep, API): "
+        print(f"\npeak RSS, T = {a.memory_steps} (trajectory + all-lag norms, API): "
               f"{process:.0f} MB (target < 400; {loaded:.0f} MB with the kernels loaded, "
               "before the run)")
         report["peak_rss_api_mb"] = process

@@ -1,8 +1,8 @@
-"""Where the time of the all-lag sweep goes, component by component.
+"""Where the time of the all-lag norms goes, component by component.
 
-Replays ``gradflow.kernels.chains.sweep`` lag by lag from Python, timing each kernel it calls
-(the Python loop adds a few microseconds per call, so the parts sum to a little more than the
-compiled sweep).  Usage::
+Replays ``gradflow.kernels.suffix_products.suffix_log10_norms_with_stats`` lag by lag from
+Python, timing each kernel it calls (the Python loop adds a few microseconds per call, so the
+parts sum to a little more than the compiled pass).  Usage::
 
     python benchmarks/profile_decay.py [--hidden 128] [--steps 1000]
 """
@@ -13,19 +13,19 @@ import time
 
 import numpy as np
 
-import gradflow as gf
-from gradflow.kernels import chains
+from gradflow.cells import CELLS
+from gradflow.kernels import norm_estimator, suffix_products
 
 
 def profile(model, xs):
-    """Seconds spent per component over one sweep, plus the compiled sweep's own time."""
+    """Seconds spent per component over one pass, plus the compiled pass's own time."""
     args = model.kernel_args()
-    kind = args[0]
+    cell_id = args[0]
     S = model.run(xs)
     T, m = xs.shape[0], model.state_size
     n = model.hidden
-    n_block = n if model.cell == "lstm" else 0
-    state = chains.new_sweep_state(kind, m, args[4].shape[0], n, n_block)
+    n_block = n if model.state_size > n else 0  # the blocks of a state (h, c)
+    state = suffix_products.new_suffix_workspace(cell_id, m, args[4].shape[0], n, n_block)
     (R, R_next, J, diag_h, diag_c, xp, work, Bh, Bc, sums), full, est_h, est_c = state
     stats = np.zeros(3, dtype=np.int64)
     parts = dict.fromkeys(
@@ -36,31 +36,32 @@ def profile(model, xs):
     for k in range(1, T + 1):
         t = T - k
         t0 = clock()
-        chains.jacobian_step(*args, xs[t], S[t], shift, J, diag_h, diag_c, xp, work)
+        suffix_products.jacobian_step(*args, xs[t], S[t], shift, J, diag_h, diag_c, xp, work)
         t1 = clock()
-        chains.advance(kind, J, diag_h, diag_c, R, R_next)
+        suffix_products.advance(cell_id, J, diag_h, diag_c, R, R_next)
         R, R_next = R_next, R
         t2 = clock()
-        chains._measure(R, n_block, Bh, Bc, sums)
+        suffix_products.measure_product(R, n_block, Bh, Bc, sums)
         t3 = clock()
         exponent += shift
         base = exponent * math.log10(2.0)
-        chains._log10_norm(R, sums[0], base, full, stats)
+        norm_estimator.log10_norm(R, sums[0], base, full, stats)
         t4 = clock()
         if n_block:
-            chains._log10_norm(Bh, sums[1], base, est_h, stats)
-            chains._log10_norm(Bc, sums[2], base, est_c, stats)
+            norm_estimator.log10_norm(Bh, sums[1], base, est_h, stats)
+            norm_estimator.log10_norm(Bc, sums[2], base, est_c, stats)
         t5 = clock()
-        shift = chains.next_shift(sums[0])
+        shift = suffix_products.next_shift(sums[0])
         for key, dt in zip(parts, (t1 - t0, t2 - t1, t3 - t2, t4 - t3, t5 - t4), strict=True):
             parts[key] += dt
     out = np.empty(T + 1)
     out_h = np.empty(T + 1 if n_block else 1)
     out_c = np.empty(T + 1 if n_block else 1)
-    sweep_stats = np.zeros(3, dtype=np.int64)
+    pass_stats = np.zeros(3, dtype=np.int64)
     t0 = clock()
-    chains.sweep(*args, xs, S, n_block, out, out_h, out_c, sweep_stats)
-    return parts, clock() - t0, sweep_stats
+    suffix_products.suffix_log10_norms_with_stats(*args, xs, S, n_block, out, out_h, out_c,
+                                                  pass_stats)
+    return parts, clock() - t0, pass_stats
 
 
 def main():
@@ -68,15 +69,15 @@ def main():
     parser.add_argument("--hidden", type=int, default=128)
     parser.add_argument("--inputs", type=int, default=32)
     parser.add_argument("--steps", type=int, default=1000)
-    parser.add_argument("--cell", default="lstm", choices=["lstm", "gru", "rnn"])
+    parser.add_argument("--cell", default="lstm", choices=list(CELLS))
     a = parser.parse_args()
-    cls = {"lstm": gf.LSTM, "gru": gf.GRU, "rnn": gf.RNN}[a.cell]
+    cls = CELLS[a.cell]
     model = cls.init(hidden=a.hidden, inputs=a.inputs, seed=0)
     xs = np.random.default_rng(0).standard_normal((a.steps, a.inputs))
     profile(model, xs[:5])  # compile or load from the cache
     parts, compiled, stats = profile(model, xs)
     total = sum(parts.values())
-    print(f"{model.describe()}, T = {a.steps}: compiled sweep {compiled:.3f} s "
+    print(f"{model.describe()}, T = {a.steps}: compiled pass {compiled:.3f} s "
           f"({1e3 * compiled / a.steps:.3f} ms per lag); replayed parts below")
     for key, value in parts.items():
         print(f"  {key:32s} {value:7.3f} s  {100 * value / total:5.1f}%")

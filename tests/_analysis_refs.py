@@ -17,6 +17,14 @@ def jacobians(model, xs, s0=None):
                      for t in range(xs.shape[0])])
 
 
+def input_jacobians(model, xs, s0=None):
+    """Per-step input Jacobians Jx[t] = ds_{t+1}/dx of row t, by complex step."""
+    f = naive.step_function(model)
+    S = naive.trajectory(model, xs, s0)
+    return np.array([naive.complex_step_jacobian(lambda x, t=t: f(S[t], x), xs[t])
+                     for t in range(xs.shape[0])])
+
+
 def haar_frame(m, k, seed):
     """The seeded random orthonormal starting frame: QR of a Gaussian matrix, sign-fixed."""
     A = np.random.default_rng(seed).standard_normal((m, k))

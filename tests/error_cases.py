@@ -1,5 +1,6 @@
 """Builders of bad inputs for the error table in docs/errors.md (one per row id)."""
 
+import os
 import zipfile
 
 import numpy as np
@@ -385,3 +386,43 @@ def report_over_input(tmp):
 def report_not_a_history(tmp):
     (tmp / "h.json").write_text('{"loss": [1, 2, 3]}')
     return ["report", "--history", "h.json", "-o", "r.pdf"]
+
+
+def fifo_weights(tmp):
+    os.mkfifo(tmp / "pipe.npz")
+    return ["decay", "pipe.npz"]
+
+
+def device_weights(tmp):
+    return ["decay", "/dev/zero"]
+
+
+def fifo_inputs(tmp):
+    os.mkfifo(tmp / "x.npy")
+    return ["decay", _good(tmp), "--inputs", "x.npy"]
+
+
+def npz_request_over_cap(tmp):
+    """A GRU whose headers declare 2.6 GB a matrix: each fits the cap, all six do not."""
+    n = 18000
+    with zipfile.ZipFile(tmp / "big.npz", "w") as archive:
+        with archive.open("cell.npy", "w") as fh:
+            np.save(fh, np.array("gru"))
+        for gate in "rzh":
+            for name, shape in ((f"W_{gate}h", (n, n)), (f"W_{gate}x", (n, n)),
+                                (f"b_{gate}", (n,))):
+                with archive.open(f"{name}.npy", "w") as fh:
+                    np.lib.format.write_array_header_1_0(
+                        fh, {"descr": "<f8", "fortran_order": False, "shape": shape})
+    return ["decay", "big.npz"]
+
+
+def network_unknown_key(tmp):
+    net = gf.Network([(gf.RNN.init(4, 3, seed=0),), (gf.RNN.init(4, 4, seed=1),)])
+    net.save(tmp / "n.npz")
+    with np.load(tmp / "n.npz") as f:
+        arrays = {k: f[k] for k in f.files}
+    arrays["l2.forward.W_h"] = np.zeros((4, 4))
+    _npz(tmp / "net.npz", **arrays)
+    (tmp / "n.npz").unlink()
+    return ["decay", "net.npz"]

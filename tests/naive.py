@@ -109,19 +109,83 @@ def central_difference_jacobian(g, s, h=4e-3):
     return np.stack(cols, axis=1)
 
 
-def renormalised_log10_norms(Js):
-    """All-lag log10 spectral norms of J_T ... J_{T-k+1}, rescaled by the Frobenius norm."""
+def suffix_log10_norms(Js, n_block=0):
+    """log10 sigma_max of every suffix product J_T ... J_{T-k+1} (k = 0..T), by SVD.
+
+    The product is rescaled by its Frobenius norm at every lag, the scale kept as a log.  With
+    ``n_block > 0`` (state (h, c)), also the norms of the two diagonal blocks of the product;
+    returns ``(full, h, c)``, the last two None without blocks.  ``-inf`` once the product is
+    exactly zero, and for an exactly zero block.
+    """
     T, m, _ = Js.shape
+    nb = n_block
     P = np.eye(m)
     log_scale = 0.0
-    out = [0.0]
+    full, h, c = [0.0], [0.0], [0.0]
     for k in range(1, T + 1):
         P = P @ Js[T - k]
         f = np.linalg.norm(P)
         if f == 0:
-            out += [-np.inf] * (T - k + 1)
+            for out in (full, h, c):
+                out += [-np.inf] * (T - k + 1)
             break
         P = P / f
         log_scale += np.log10(f)
-        out.append(log_scale + np.log10(np.linalg.svd(P, compute_uv=False)[0]))
-    return np.array(out)
+        full.append(log_scale + np.log10(np.linalg.svd(P, compute_uv=False)[0]))
+        if nb:
+            with np.errstate(divide="ignore"):
+                h.append(log_scale + np.log10(np.linalg.svd(P[:nb, :nb], compute_uv=False)[0]))
+                c.append(log_scale + np.log10(np.linalg.svd(P[nb:, nb:], compute_uv=False)[0]))
+    if not nb:
+        return np.array(full), None, None
+    return np.array(full), np.array(h), np.array(c)
+
+
+def renormalised_log10_norms(Js):
+    """All-lag log10 spectral norms of J_T ... J_{T-k+1}, rescaled by the Frobenius norm."""
+    return suffix_log10_norms(Js)[0]
+
+
+def step_log10_norms(Js):
+    """log10 ||J_t||_2 of every step Jacobian, by LAPACK (``-inf`` for a zero Jacobian)."""
+    with np.errstate(divide="ignore"):
+        return np.log10(np.linalg.norm(Js, 2, axis=(1, 2)))
+
+
+def top_eigenvalue(A):
+    """sigma_max(A)^2, by SVD."""
+    return np.linalg.svd(A, compute_uv=False)[0] ** 2
+
+
+def symmetric_eigen(H):
+    """Eigenvalues of the symmetric ``H``, descending, by LAPACK."""
+    return np.linalg.eigvalsh(H)[::-1]
+
+
+def sensitivity_log10_norms(Js, Jx, n):
+    """log10 ||dh_T/ds_{T-k}|| (k = 0..T) and ||dh_T/dx_{T-k}|| (k = 0..T-1), by SVD.
+
+    ``Js[t] = ds_{t+1}/ds_t``, ``Jx[t] = ds_{t+1}/dx`` of row ``t`` of the inputs; the output is
+    the hidden state h_T, the first ``n`` entries of the state.  The rows ``dh_T/ds_{T-k}`` are
+    rescaled by their Frobenius norm at every lag, the scale kept as a log.
+    """
+    T, m, _ = Js.shape
+    rows = np.eye(m)[:n]
+    log_scale = 0.0
+    output, inputs = [], []
+    for k in range(T + 1):
+        if k > 0:
+            rows = rows @ Js[T - k]
+        f = np.linalg.norm(rows)
+        if f == 0:
+            output += [-np.inf] * (T + 1 - k)
+            inputs += [-np.inf] * (T - k)
+            break
+        rows = rows / f
+        log_scale += np.log10(f)
+        output.append(log_scale + np.log10(np.linalg.svd(rows, compute_uv=False)[0]))
+        if k < T:
+            with np.errstate(divide="ignore"):
+                top = np.linalg.svd(rows @ Jx[T - k - 1], compute_uv=False)[0]
+                inputs.append(log_scale + np.log10(top))
+    return np.array(output), np.array(inputs)

@@ -2,7 +2,6 @@
 
 import json
 
-import _analysis_refs as refs
 import numpy as np
 import pytest
 from click.testing import CliRunner
@@ -10,6 +9,7 @@ from click.testing import CliRunner
 import gradflow as gf
 from gradflow.cli import main
 
+import _analysis_refs as refs
 from conftest import CONFIG_IDS, CONFIGS, inputs, make
 
 EXPECTED_GATES = {

@@ -8,6 +8,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import gradflow as gf
+from gradflow.analysis.bptt import SequencePool, trajectories
 
 import naive
 from conftest import CONFIG_IDS, CONFIGS, inputs, make
@@ -331,3 +332,46 @@ def test_random_cells_lag_parts_sum_and_match_complex_step(which, n, d, T, seed)
         assert np.linalg.norm(g.grads[name] - ref[name]) <= 1e-10 * scale + 1e-300
         assert np.linalg.norm(g.grads_by_lag[name].sum(axis=0) - ref[name]) <= (
             1e-10 * scale + 1e-300)
+
+
+@pytest.mark.parametrize("config", CONFIGS, ids=CONFIG_IDS)
+def test_batch_backward_shared_among_threads_sums_the_sequences(config):
+    model = make(config, hidden=4, inputs=2)
+    rng = np.random.default_rng(7)
+    X = rng.standard_normal((5, 6, 2))
+    G = rng.standard_normal((5, 6, model.state_size))
+    alone = [gf.bptt(model, x, g) for x, g in zip(X, G, strict=True)]
+    with SequencePool(3) as pool:
+        run = trajectories(model, X, pool=pool)
+        shared = run.backward(G, by_lag=True, pool=pool)
+    np.testing.assert_allclose(run.states, np.stack([model.run(x) for x in X]), rtol=0, atol=0)
+    for name in model.weight_names():
+        np.testing.assert_allclose(shared.grads[name], sum(a.grads[name] for a in alone),
+                                   rtol=1e-12, atol=1e-14)
+        np.testing.assert_allclose(shared.grads_by_lag[name].sum(axis=0), shared.grads[name],
+                                   rtol=1e-10, atol=1e-13)
+    np.testing.assert_array_equal(shared.state_grads, np.stack([a.state_grads for a in alone]))
+    np.testing.assert_array_equal(shared.input_grads, np.stack([a.input_grads for a in alone]))
+
+
+def test_sequence_pool_cuts_every_batch_into_contiguous_chunks():
+    for threads in (1, 2, 3, 8):
+        pool = SequencePool(threads)
+        for size in (1, 2, 7, 64, 1001):
+            chunks = pool.chunks(size)
+            assert len(chunks) == min(threads, size)
+            assert chunks[0][0] == 0 and chunks[-1][1] == size
+            assert all(a < b for a, b in chunks)
+            assert all(b == c for (_, b), (c, _) in zip(chunks, chunks[1:], strict=False))
+        pool.close()
+    with pytest.raises(gf.GradflowError, match="threads must be a positive integer; got 0"):
+        SequencePool(0)
+
+
+def test_batch_trajectory_overflow_names_the_step():
+    hot = gf.RNN.init(8, 3, gain=3.0, seed=0, activation="relu")
+    X = np.stack([inputs(3000, 3, seed=s) for s in range(2)])
+    X[0] *= 0.0  # the first sequence stays at zero; the second overflows
+    with pytest.raises(gf.TrajectoryOverflowError, match=r"overflows float64 at step \d+") as e:
+        trajectories(hot, X)
+    assert 1 <= e.value.step <= 3000

@@ -122,6 +122,12 @@ def test_bad_arguments():
         clip_gradients(np.ones(3), 1.0, on_non_finite="skip")
     with pytest.raises(gf.GradflowError, match="dtype complex128"):
         clip_gradients(np.ones(3) * 1j, 1.0)
+    with pytest.raises(gf.GradflowError, match="grads must hold at least one array"):
+        clip_gradients({}, 1)
+    for bad in (None, "norm ", 2):
+        with pytest.raises(gf.GradflowError, match="method must be one of norm, value"):
+            clip_gradients(np.ones(3), 1.0, method=bad)
+    assert gradient_norm({}) == 0.0 and gradient_norm([]) == 0.0
 
 
 @settings(max_examples=40, deadline=None)

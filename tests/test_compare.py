@@ -107,3 +107,15 @@ def test_cli_errors(args, code, message):
         invoke("compare", "--steps", 10, *args)
     assert r.exit_code == code, r.output
     assert message in r.stderr and r.stdout == ""
+
+
+def test_the_line_up_is_the_registrys_compared_configurations():
+    from gradflow.analysis.compare import line_up
+
+    expected = [name for cls in gf.CELLS.values() for name in cls.compared]
+    assert list(line_up()) == expected == ["rnn-tanh", "rnn-relu", "lstm", "gru"]
+    assert line_up()["rnn-relu"] == (gf.RNN, {"activation": "relu"})
+    # the forget bias reaches the cell whose init options take it, and no other
+    lstm = build("lstm", 3, 2, init="orthogonal", forget_bias=2.5)
+    np.testing.assert_array_equal(lstm["b_f"], np.full(3, 2.5))
+    assert build("gru", 3, 2, forget_bias=2.5) == build("gru", 3, 2, forget_bias=0.0)

@@ -6,7 +6,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from gradflow.cells.init import INITS
-from gradflow.kernels import chains, dispatch
+from gradflow.kernels import dispatch, trajectory
 
 import naive
 from conftest import CONFIG_IDS, CONFIGS, inputs, make
@@ -86,7 +86,7 @@ def test_vjp_kernel_is_the_transpose_product(config):
     rng = np.random.default_rng(13)
     for t in range(12):
         xp = np.empty((G, n))
-        chains.input_projection(Wx, b, xs[t], xp)
+        trajectory.input_projection(Wx, b, xs[t], xp)
         v = rng.standard_normal(model.state_size)
         v_prev = np.empty(model.state_size)
         dx, dh, rec = (np.empty((G, n)) for _ in range(3))

@@ -3,7 +3,6 @@
 import json
 import math
 
-import _analysis_refs as refs
 import numpy as np
 import pytest
 from click.testing import CliRunner
@@ -11,6 +10,7 @@ from click.testing import CliRunner
 import gradflow as gf
 from gradflow.cli import main
 
+import _analysis_refs as refs
 import naive
 from conftest import CONFIG_IDS, CONFIGS, inputs, make
 
@@ -88,6 +88,21 @@ def batch_inputs(B=4, T=40, d=2):
 
 
 @pytest.mark.parametrize("config", [CONFIGS[0], CONFIGS[3]], ids=["rnn-tanh", "lstm"])
+def output_curve(Js, n):
+    """log10 ||(ds_T/ds_{T-k})[:n]||_2 by lag, from a renormalised product of the rows."""
+    R = np.eye(Js.shape[1])[:n]
+    scale, out = 0.0, [np.log10(np.linalg.norm(R, 2))]
+    for J in Js[::-1]:
+        R = R @ J
+        peak = np.abs(R).max()
+        if peak == 0:
+            out.extend([-np.inf] * (Js.shape[0] + 1 - len(out)))
+            break
+        R, scale = R / peak, scale + np.log10(peak)
+        out.append(np.log10(np.linalg.norm(R, 2)) + scale)
+    return np.array(out)
+
+
 def test_batch_curves_median_and_bands_match_references(config):
     model = make(config, hidden=4, inputs=2, seed=1, gain=1.1)
     xs = batch_inputs()
@@ -101,9 +116,14 @@ def test_batch_curves_median_and_bands_match_references(config):
     np.testing.assert_allclose(r.log10_norm2_quantiles, np.quantile(curves, [0.25, 0.75], axis=0),
                                rtol=0, atol=1e-10)
     assert r.lags.tolist() == list(range(41)) and r.steps == 40
-    for seq, curve in zip(r.sequences, curves, strict=True):
+    # the headline reads what the output h_T sees: the h rows of the products
+    outputs = [output_curve(refs.jacobians(model, x, s), model.hidden)
+               for x, s in zip(xs, s0, strict=True)]
+    for seq, curve in zip(r.sequences, outputs, strict=True):
+        np.testing.assert_allclose(seq.log10_norm2_output, curve, rtol=0, atol=1e-10)
         below = np.flatnonzero(curve < -3)
         assert seq.gradient_horizon == (int(below[0]) if below.size else None)
+    np.testing.assert_allclose(r.log10_norm2_output, np.median(outputs, axis=0), atol=1e-10)
     lambdas = [refs.benettin(refs.jacobians(model, x, s), 1, warmup=10)[0]
                for x, s in zip(xs, s0, strict=True)]
     assert r.lambda_1 == pytest.approx(np.median(lambdas), rel=1e-9)

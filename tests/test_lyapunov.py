@@ -3,7 +3,6 @@
 import json
 import math
 
-import _analysis_refs as refs
 import numpy as np
 import pytest
 from click.testing import CliRunner
@@ -11,6 +10,7 @@ from click.testing import CliRunner
 import gradflow as gf
 from gradflow.cli import main
 
+import _analysis_refs as refs
 from conftest import CONFIG_IDS, CONFIGS, inputs, make
 
 

@@ -129,3 +129,35 @@ def test_import_all_layers_on_the_command_line(tmp_path, monkeypatch):
     r = CliRunner().invoke(main, ["import-torch", "m.pt", "--all-layers", "--layer", "1",
                                   "-o", "x.npz"])
     assert r.exit_code == 2 and "goes without --layer" in r.stderr
+
+
+def test_decay_of_a_network_reads_what_h_n_sees(tmp_path):
+    from gradflow.analysis.sensitivity import sensitivities
+
+    m = torch_module("lstm-2")
+    net = gf.network_from_torch(m)
+    xs = np.random.default_rng(5).standard_normal((2, 50, 3))
+    r = gf.decay(net, xs[0], whole_state=True)
+    seen = sensitivities(net, xs[0])
+    np.testing.assert_array_equal(r.log10_norm2_output, seen.output)
+    np.testing.assert_array_equal(r.log10_norm2_input, seen.input)
+    below = np.flatnonzero(seen.output < -3)
+    assert r.gradient_horizon == (int(below[0]) if below.size else None)
+    assert r.log10_norm2_output_layers.shape == (2, 51)
+    assert r.log10_norm2 is not None and r.full_state is not None
+    doc = json.loads(json.dumps(r.to_dict(), allow_nan=False))
+    assert len(doc["log10_norm2_output_layers"]) == 2
+    batch = gf.decay(net, xs)
+    assert batch.batch == 2 and batch.log10_norm2 is None
+    np.testing.assert_allclose(batch.log10_norm2_output,
+                               np.median([gf.decay(net, x).log10_norm2_output for x in xs],
+                                         axis=0))
+    bi = gf.network_from_torch(torch_module("gru-2-bi"))
+    with pytest.raises(gf.GradflowError, match="bidirectional network has no whole-state"):
+        gf.decay(bi, xs[0], whole_state=True)
+    path = tmp_path / "net.npz"
+    bi.save(path)
+    r = CliRunner().invoke(main, ["decay", str(path), "--steps", "30", "--json"])
+    assert r.exit_code == 0, r.output
+    doc = json.loads(r.stdout)
+    assert len(doc["log10_norm2_input"]) == 30 and doc["log10_norm2"] is None

@@ -1,4 +1,4 @@
-"""The fast all-lag sweep: certified norms against exact references, batches, threads, cache."""
+"""Every kernel against the reference registry; the all-lag norms: certified, batched, cached."""
 
 import os
 import subprocess
@@ -11,15 +11,16 @@ from hypothesis import strategies as st
 
 import gradflow as gf
 from gradflow import _threads
-from gradflow.kernels import chains, lstm
+from gradflow.kernels import lstm, norm_estimator, step_norms, suffix_products, trajectory
 
 import naive
 from conftest import CONFIG_IDS, CONFIGS, inputs, make
+from references import REFERENCES, name
 
-TOL = 1e-9  # log10, the contract of the sweep
+TOL = 1e-9  # log10, the contract of the suffix-product norms
 
 
-def run_sweep(model, xs, s0=None):
+def suffix_norms(model, xs, s0=None):
     """(full, h, c, stats) straight from the kernel."""
     S = model.run(xs, s0)
     T = xs.shape[0]
@@ -29,36 +30,32 @@ def run_sweep(model, xs, s0=None):
     out_h = np.empty(T + 1 if lstm_cell else 1)
     out_c = np.empty(T + 1 if lstm_cell else 1)
     stats = np.zeros(3, dtype=np.int64)
-    chains.sweep(*model.kernel_args(), xs, S, n_block, out, out_h, out_c, stats)
+    suffix_products.suffix_log10_norms_with_stats(*model.kernel_args(), xs, S, n_block, out,
+                                                  out_h, out_c, stats)
     return out, out_h, out_c, stats
 
 
-def exact_norms(Js, n_block=0):
-    """log10 sigma_max of every renormalised suffix product and its diagonal blocks, by SVD."""
-    T, m, _ = Js.shape
-    P = np.eye(m)
-    scale = 0.0
-    full, h, c = [0.0], [0.0], [0.0]
-    for k in range(1, T + 1):
-        P = P @ Js[T - k]
-        f = np.abs(P).max()
-        P /= f
-        scale += np.log10(f)
-        full.append(scale + np.log10(np.linalg.svd(P, compute_uv=False)[0]))
-        if n_block:
-            nb = n_block
-            h.append(scale + np.log10(np.linalg.svd(P[:nb, :nb], compute_uv=False)[0]))
-            c.append(scale + np.log10(np.linalg.svd(P[nb:, nb:], compute_uv=False)[0]))
-    return np.array(full), np.array(h), np.array(c)
-
-
-# ---------------------------------------------------------------------- whole sweeps
+# ---------------------------------------------------------------------- the registry
 @pytest.mark.parametrize("config", CONFIGS, ids=CONFIG_IDS)
-def test_sweep_matches_the_naive_reference_where_the_fast_path_runs(config):
+@pytest.mark.parametrize("function", list(REFERENCES), ids=[name(f) for f in REFERENCES])
+def test_every_kernel_matches_its_reference(function, config):
+    """Each registry entry, gradflow's arrays against the slow obvious ones, on every cell."""
+    model = make(config, hidden=5, inputs=3, seed=2, gain=1.2)
+    xs = inputs(30, 3, seed=3)
+    entry = REFERENCES[function]
+    computed, expected = entry.compute(model, xs), entry.reference(model, xs)
+    assert len(computed) == len(expected)
+    for mine, ref in zip(computed, expected, strict=True):
+        np.testing.assert_allclose(mine, ref, rtol=entry.rtol, atol=entry.atol)
+
+
+# ---------------------------------------------------------------------- all-lag suffix norms
+@pytest.mark.parametrize("config", CONFIGS, ids=CONFIG_IDS)
+def test_suffix_norms_match_the_naive_reference_where_the_fast_path_runs(config):
     """Sizes above EXACT_BELOW, so the warm-started estimator (not LAPACK) gives most norms."""
     model = make(config, hidden=40, inputs=3, seed=5, gain=1.2)
     xs = inputs(150, 3, seed=6)
-    full, out_h, out_c, stats = run_sweep(model, xs)
+    full, out_h, out_c, stats = suffix_norms(model, xs)
     ref = naive.renormalised_log10_norms(model.step_jacobians(xs))
     np.testing.assert_allclose(full, ref, rtol=0, atol=TOL)
     # the estimator did the work: few exact fallbacks, about one iteration per norm
@@ -69,8 +66,8 @@ def test_sweep_matches_the_naive_reference_where_the_fast_path_runs(config):
 def test_lstm_blocks_match_exact_svds_of_the_product_blocks():
     model = make((gf.LSTM, {}), hidden=32, inputs=4, seed=3, gain=1.3)
     xs = inputs(120, 4, seed=4)
-    full, out_h, out_c, stats = run_sweep(model, xs)
-    ref, ref_h, ref_c = exact_norms(model.step_jacobians(xs), n_block=32)
+    full, out_h, out_c, stats = suffix_norms(model, xs)
+    ref, ref_h, ref_c = naive.suffix_log10_norms(model.step_jacobians(xs), n_block=32)
     np.testing.assert_allclose(full, ref, rtol=0, atol=TOL)
     np.testing.assert_allclose(out_h, ref_h, rtol=0, atol=TOL)
     np.testing.assert_allclose(out_c, ref_c, rtol=0, atol=TOL)
@@ -83,7 +80,7 @@ def test_public_decay_path_is_the_same_kernel():
     from gradflow.analysis.decay import suffix_log10_norms
 
     full, h, c = suffix_log10_norms(model, xs)
-    mine, mine_h, mine_c, _ = run_sweep(model, xs)
+    mine, mine_h, mine_c, _ = suffix_norms(model, xs)
     np.testing.assert_array_equal(full, mine)
     np.testing.assert_array_equal(h, mine_h)
     np.testing.assert_array_equal(c, mine_c)
@@ -94,7 +91,7 @@ def test_chaotic_and_contracting_products_stay_exact():
     for gain, T in ((3.0, 3000), (0.1, 600)):
         model = gf.RNN.init(64, 2, gain=gain, seed=0, activation="tanh")
         xs = 0.5 * inputs(T, 2, seed=7)
-        full, _, _, stats = run_sweep(model, xs)
+        full, _, _, stats = suffix_norms(model, xs)
         ref = naive.renormalised_log10_norms(model.step_jacobians(xs))
         assert np.abs(full).max() > 330  # beyond 1e+308 / below 1e-308
         np.testing.assert_allclose(full, ref, rtol=0, atol=TOL)
@@ -107,7 +104,7 @@ def test_a_step_that_leaves_float64_squares_is_renormalised_exactly():
     weights["W_h"] = weights["W_h"] * 1e-120
     tiny = gf.RNN(weights, activation="tanh")
     xs = inputs(12, 2, seed=3)
-    full, _, _, _ = run_sweep(tiny, xs)
+    full, _, _, _ = suffix_norms(tiny, xs)
     ref = naive.renormalised_log10_norms(tiny.step_jacobians(xs))
     assert full[-1] < -1300
     np.testing.assert_allclose(full, ref, rtol=0, atol=TOL)
@@ -117,18 +114,19 @@ def test_exactly_zero_products_and_blocks_are_minus_infinity():
     # relu RNN whose units all die: the product is exactly zero from then on
     model = gf.RNN({"W_h": np.eye(30), "W_x": np.ones((30, 1)), "b_h": np.full(30, -5.0)},
                    activation="relu")
-    full, _, _, _ = run_sweep(model, np.ones((20, 1)))
+    full, _, _, _ = suffix_norms(model, np.ones((20, 1)))
     assert full[0] == 0.0 and np.isneginf(full[1:]).all()
     # LSTM without recurrent weights: dh_T/dh_{T-k} is exactly zero for k >= 2
     lstm_model = make((gf.LSTM, {}), hidden=30, inputs=2, seed=0)
     weights = {k: (0.0 * v if k.endswith("h") and k.startswith("W_") else v)
                for k, v in lstm_model.weights.items()}
     zero_rec = gf.LSTM(weights)
-    full, out_h, out_c, _ = run_sweep(zero_rec, inputs(25, 2, seed=1))
+    full, out_h, out_c, _ = suffix_norms(zero_rec, inputs(25, 2, seed=1))
     assert np.isneginf(out_h[2:]).all()
     assert np.isfinite(full).all() and np.isfinite(out_c).all()
     with np.errstate(divide="ignore"):  # the zero h block's log10
-        ref, _, ref_c = exact_norms(zero_rec.step_jacobians(inputs(25, 2, seed=1)), n_block=30)
+        ref, _, ref_c = naive.suffix_log10_norms(zero_rec.step_jacobians(inputs(25, 2, seed=1)),
+                                                 n_block=30)
     np.testing.assert_allclose(full, ref, rtol=0, atol=TOL)
     np.testing.assert_allclose(out_c, ref_c, rtol=0, atol=TOL)
 
@@ -140,7 +138,7 @@ def test_step_norms_match_lapack(config):
     S = model.run(xs)
     out = np.empty(40)
     stats = np.zeros(3, dtype=np.int64)
-    chains.step_log10_norms(*model.kernel_args(), xs, S, out, stats)
+    step_norms.step_log10_norms(*model.kernel_args(), xs, S, out, stats)
     Js = model.step_jacobians(xs)
     with np.errstate(divide="ignore"):
         ref = np.log10(np.linalg.norm(Js, 2, axis=(1, 2)))
@@ -153,7 +151,7 @@ def test_step_norms_of_a_dead_relu_rnn_are_minus_infinity():
                    activation="relu")
     xs = np.ones((6, 1))
     out = np.empty(6)
-    chains.step_log10_norms(*model.kernel_args(), xs, model.run(xs), out,
+    step_norms.step_log10_norms(*model.kernel_args(), xs, model.run(xs), out,
                             np.zeros(3, dtype=np.int64))
     assert np.isneginf(out).all()
 
@@ -166,12 +164,12 @@ def matrix_with_spectrum(rng, sigma):
     return np.ascontiguousarray((U * sigma) @ V.T), V
 
 
-def estimate(A, V0=None, p=chains.PROBES):
-    est = chains._new_estimator(A.shape[0], p)
+def estimate(A, V0=None, p=norm_estimator.PROBES):
+    est = norm_estimator.new_estimator(A.shape[0], p)
     if V0 is not None:
         est[0][:] = V0
     stats = np.zeros(3, dtype=np.int64)
-    lam = chains.top_eigenvalue(A, float((A * A).sum()), *est, stats)
+    lam = norm_estimator.top_eigenvalue(A, float((A * A).sum()), *est, stats)
     return lam, stats, est[0]
 
 
@@ -197,11 +195,11 @@ def test_estimator_is_certified_or_exact_on_hard_spectra(name, start):
     V0 = None
     if start != "seeded":
         # start block spanned by right singular vectors 2..p+1: no component along the top
-        V0 = np.ascontiguousarray(V[:, 1:chains.PROBES + 1])
+        V0 = np.ascontiguousarray(V[:, 1:norm_estimator.PROBES + 1])
     lam, stats, Vout = estimate(A, V0)
     exact = np.linalg.svd(A, compute_uv=False)[0]
     assert abs(0.5 * np.log10(lam) - np.log10(exact)) <= 1e-10
-    np.testing.assert_allclose(Vout.T @ Vout, np.eye(chains.PROBES), atol=1e-12)
+    np.testing.assert_allclose(Vout.T @ Vout, np.eye(norm_estimator.PROBES), atol=1e-12)
 
 
 @settings(max_examples=40, deadline=None)
@@ -220,7 +218,7 @@ def test_estimator_property(m, decay, seed, gap):
 def test_warm_start_certifies_in_one_iteration():
     rng = np.random.default_rng(0)
     A, V = matrix_with_spectrum(rng, 0.3 ** np.arange(64))
-    lam, stats, _ = estimate(A, np.ascontiguousarray(V[:, :chains.PROBES]))
+    lam, stats, _ = estimate(A, np.ascontiguousarray(V[:, :norm_estimator.PROBES]))
     assert stats.tolist() == [1, 1, 0]
     assert abs(lam - 1.0) < 1e-13
 
@@ -239,7 +237,7 @@ def test_orthonormalise_always_gives_an_orthonormal_block(kind):
         W[:] = 0.0
     original = W.copy()
     V = np.empty((m, p))
-    chains._orthonormalise(W, V, np.empty((p, p)), np.empty((p, p)), np.empty(p))
+    norm_estimator._orthonormalise(W, V, np.empty((p, p)), np.empty((p, p)), np.empty(p))
     np.testing.assert_allclose(V.T @ V, np.eye(p), atol=1e-12)
     if kind == "random":
         # same nested spans as the input, in order
@@ -253,7 +251,7 @@ def test_symmetric_eigen_matches_lapack():
         B = rng.standard_normal((p, p))
         H = B @ B.T
         values, vectors = np.empty(p), np.empty((p, p))
-        chains._symmetric_eigen(H.copy(), values, vectors)
+        norm_estimator._symmetric_eigen(H.copy(), values, vectors)
         ref = np.linalg.eigvalsh(H)[::-1]
         np.testing.assert_allclose(values, ref, rtol=1e-13, atol=1e-13 * ref[0])
         np.testing.assert_allclose(vectors @ np.diag(values) @ vectors.T, H, atol=1e-12)
@@ -265,7 +263,7 @@ def test_lstm_jacobian_blocks_are_the_nonzero_parts_of_the_jacobian_times_the_sc
     x = inputs(1, 3, seed=1)[0]
     s = np.random.default_rng(3).standard_normal(14)
     xp = np.empty((4, 7))
-    chains.input_projection(Wx, b, x, xp)
+    trajectory.input_projection(Wx, b, x, xp)
     J = np.empty((14, 14))
     lstm.jacobian(0, Wh, bhn, xp, s, J, np.empty((4, 7)))
     for shift in (0, 3, -70):
@@ -290,17 +288,18 @@ def test_batch_kernel_matches_the_serial_one(config):
     S[:, 0] = 0.1
     bad = np.empty(B, dtype=np.int64)
     with _threads.threads(2):
-        chains.batch_run(*model.kernel_args(), X, S, bad)
+        trajectory.batch_run(*model.kernel_args(), X, S, bad)
     assert (bad == -1).all()
     lstm_cell = model.cell == "lstm"
     n_block = model.hidden if lstm_cell else 0
     width = T + 1 if lstm_cell else 1
     out, out_h, out_c = np.empty((B, T + 1)), np.empty((B, width)), np.empty((B, width))
     with _threads.threads(2):
-        chains.batch_suffix_log10_norms(*model.kernel_args(), X, S, n_block, out, out_h, out_c)
+        suffix_products.batch_suffix_log10_norms(*model.kernel_args(), X, S, n_block, out, out_h,
+                                                 out_c)
     for i in range(B):
         np.testing.assert_array_equal(S[i], model.run(X[i], np.full(model.state_size, 0.1)))
-        full, h, c, _ = run_sweep(model, X[i], np.full(model.state_size, 0.1))
+        full, h, c, _ = suffix_norms(model, X[i], np.full(model.state_size, 0.1))
         np.testing.assert_allclose(out[i], full, rtol=0, atol=1e-12)
         if lstm_cell:
             np.testing.assert_allclose(out_h[i], h, rtol=0, atol=1e-12)
@@ -316,13 +315,11 @@ def test_threads_helpers_set_and_restore():
     _threads.set_threads(before)
     with pytest.raises(gf.GradflowError, match="threads must be a positive integer"):
         _threads.set_threads(0)
-    libraries = _threads._openblas_libraries()
-    if libraries:
-        get, _ = libraries[0]
-        start = get()
+    start = _threads.blas_thread_counts()
+    if start:
         with _threads.blas_threads(1):
-            assert all(g() == 1 for g, _ in libraries)
-        assert get() == start
+            assert all(count == 1 for count in _threads.blas_thread_counts())
+        assert _threads.blas_thread_counts() == start
 
 
 # ---------------------------------------------------------------------- compilation
@@ -345,14 +342,15 @@ def test_cli_help_imports_nothing_heavy():
 
 
 @pytest.mark.slow
-def test_a_second_process_loads_the_sweep_from_the_disk_cache(tmp_path):
+def test_a_second_process_loads_the_suffix_norms_from_the_disk_cache(tmp_path):
     code = (
         "import numpy as np, gradflow as gf\n"
-        "from gradflow.kernels import chains\n"
+        "from gradflow.kernels import suffix_products\n"
         "m = gf.LSTM.init(30, 2, seed=0)\n"
         "xs = np.zeros((5, 2)); S = m.run(xs); o = np.empty(6)\n"
-        "chains.suffix_log10_norms(*m.kernel_args(), xs, S, 30, o, np.empty(6), np.empty(6))\n"
-        "s = chains.suffix_log10_norms.stats\n"
+        "suffix_products.suffix_log10_norms(*m.kernel_args(), xs, S, 30, o, np.empty(6),\n"
+        "                                   np.empty(6))\n"
+        "s = suffix_products.suffix_log10_norms.stats\n"
         "print(sum(s.cache_hits.values()), sum(s.cache_misses.values()))\n"
     )
     env = dict(os.environ, NUMBA_CACHE_DIR=str(tmp_path), GRADFLOW_NO_CACHE="0")

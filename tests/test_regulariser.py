@@ -2,12 +2,12 @@
 
 import json
 
-import _analysis_refs as refs
 import numpy as np
 import pytest
 
 import gradflow as gf
 
+import _analysis_refs as refs
 from conftest import CONFIG_IDS, CONFIGS, inputs, make
 
 

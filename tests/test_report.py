@@ -106,17 +106,17 @@ def test_report_refuses_to_overwrite_an_input(tmp_path):
 def test_progress_bar_only_on_a_terminal(tmp_path):
     from io import StringIO
 
-    from gradflow.report.progress import Progress
+    from gradflow.progress import Progress
 
     stream = StringIO()
     p = Progress(3, enabled=True, stream=stream)
-    p.step("a")
-    p.step("b")
+    p.advance(note="a")
+    p.advance(note="b")
     p.close()
     assert "2/3" in stream.getvalue() and stream.getvalue().endswith("\n")
     silent = StringIO()
     q = Progress(3, stream=silent)  # StringIO is not a terminal
-    q.step("a")
+    q.advance(note="a")
     q.close()
     assert silent.getvalue() == ""
 
@@ -172,3 +172,39 @@ def test_bad_history_files_are_refused(tmp_path):
     assert not (tmp_path / "o.pdf").exists()
     r = invoke("report", "--history", tmp_path / "x.json", "--steps", 5, "-o", tmp_path / "o.pdf")
     assert r.exit_code == 2
+
+
+def test_colours_come_from_the_kind_and_a_kind_without_one_gets_a_spare():
+    from gradflow.report.style import CELL_COLORS, EXTRA_COLORS, assign_colors
+    from gradflow.report.training import history_color
+
+    class NewCell:  # a kind the colour table has never heard of
+        kind = "MGU"
+
+    models = [gf.GRU.init(2, 1, variant="reset_after"), gf.LSTM.init(2, 1), NewCell(),
+              gf.LSTM.init(2, 1)]
+    assert assign_colors(models) == ["#17becf", "#1f77b4", EXTRA_COLORS[0], EXTRA_COLORS[1]]
+    assert len(set(assign_colors([NewCell()] * 20))) == len(EXTRA_COLORS)
+    doc = {"config": {"cell": "rnn", "activation": "relu"}}
+    assert history_color(doc, 0) == CELL_COLORS["RNN-relu"] == "#9467bd"
+    doc = {"config": {"cell": "gru", "variant": "reset_after"}}
+    assert history_color(doc, 0) == "#17becf"
+    assert history_color({"config": {"cell": "lstm", "activation": None}}, 0) == "#1f77b4"
+    assert history_color({"config": {"cell": "no-such-cell"}}, 3) == EXTRA_COLORS[3]
+
+
+def test_plot_functions_return_their_axes():
+    from matplotlib.axes import Axes
+
+    from gradflow.report import data, plots
+
+    entries = [("RNN-tanh", gf.RNN.init(3, 2, seed=0)), ("LSTM", gf.LSTM.init(3, 2, seed=0))]
+    reports = data.collect(entries, lambda model: np.zeros((12, 2)), flow_ends=4)
+    ax = plots.plot_flow_map(reports[1])
+    assert isinstance(ax, Axes) and len(ax.figure.axes) == 2  # the map and its colour bar
+    bare = plots.plot_flow_map(reports[0], colorbar=False)
+    assert isinstance(bare, Axes) and len(bare.figure.axes) == 1
+    for draw in (plots.plot_decay, plots.plot_lyapunov):
+        assert isinstance(draw(reports), Axes)
+    for draw in (plots.plot_singular_values, plots.plot_lstm_paths):
+        assert isinstance(draw(reports[1]), Axes)

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import gradflow as gf
-from gradflow.analysis.sensitivity import sensitivities
+from gradflow.analysis.sensitivity import sensitivities, state_log10_norms
 
 torch = pytest.importorskip("torch")
 
@@ -153,6 +153,14 @@ def test_exact_far_below_float64():
         Js.append(J)
         Bs.append(B)
         h1, h2 = n1, n2
+    state = [0.0]  # the whole state's product ds_T/ds_{T-k}, renormalised
+    P, p_scale = np.eye(2 * h), 0.0
+    for J in Js[::-1]:
+        P = P @ J
+        peak = np.abs(P).max()
+        P, p_scale = P / peak, p_scale + np.log10(peak)
+        state.append(np.log10(np.linalg.norm(P, 2)) + p_scale)
+    np.testing.assert_allclose(state_log10_norms(net, xs), state, rtol=0, atol=1e-9)
     R = np.hstack([np.zeros((h, h)), np.eye(h)])
     scale = 0.0
     out, inp = [np.log10(np.linalg.norm(R, 2))], []

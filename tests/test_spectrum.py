@@ -3,7 +3,6 @@
 import json
 import math
 
-import _analysis_refs as refs
 import numpy as np
 import pytest
 from click.testing import CliRunner
@@ -14,6 +13,7 @@ import gradflow as gf
 import gradflow.analysis.spectrum as spectrum_module
 from gradflow.cli import main
 
+import _analysis_refs as refs
 from conftest import CONFIG_IDS, CONFIGS, inputs, make
 
 GAMMA = {"tanh": 1.0, "sigmoid": 0.25, "relu": 1.0}

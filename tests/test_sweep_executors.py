@@ -6,8 +6,8 @@ import sys
 import pytest
 from click.testing import CliRunner
 
-from gradflow.analysis.sweep import evaluate_point
 from gradflow.cli import main
+from gradflow.sweep.evaluate import evaluate_point
 from gradflow.sweep.executors import DaskExecutor, ProcessExecutor
 from gradflow.sweep.grid import parse_grid
 from gradflow.sweep.runner import run_sweep

@@ -3,16 +3,18 @@
 import io
 import os
 import sys
+import time
 
 import numpy as np
 import pytest
 
 import gradflow as gf
 from gradflow._threads import blas_threads
-from gradflow.analysis.sweep import evaluate_point, point_trajectory, sweep_point
+from gradflow.progress import Progress, duration
+from gradflow.sweep.evaluate import evaluate_point
 from gradflow.sweep.grid import parse_grid
-from gradflow.sweep.progress import SweepProgress, duration
-from gradflow.sweep.runner import plan_sweep, run_sweep
+from gradflow.sweep.point import point_trajectory, sweep_point
+from gradflow.sweep.runner import plan_sweep, progress_note, run_sweep
 from gradflow.sweep.store import ResultsFile, read_results
 
 GRID = "cell=rnn,lstm gain=0.6,1.4 seed=0:3"
@@ -253,18 +255,38 @@ def test_heavy_points_go_first():
 # ---------------------------------------------------------------------- progress
 
 
-def test_progress_line():
+def test_progress_line(monkeypatch):
     stream = io.StringIO()
-    bar = SweepProgress(5, 1, pending_cost=4.0, enabled=True, stream=stream)
-    assert "sweep: 1/5 points (1 already done)" in stream.getvalue()
-    assert "ETA --" in stream.getvalue()
-    bar.update(1.0)
-    bar.update(1.0, failed=True)
+    bar = Progress(4, label="sweep", show_pos=False, enabled=True, stream=stream,
+                   note=progress_note(1, 5, reused=1))
+    assert "sweep" in stream.getvalue()
+    assert "1/5 points (1 already done)" in stream.getvalue()
+    # the ETA weighs the steps (the points' costs): 3 of 4 done in 6 s leaves 2 s
+    clock = time.time() + 6
+    monkeypatch.setattr(time, "time", lambda: clock)
+    bar.advance(3, note=progress_note(2, 5, reused=1))
+    assert "00:00:02" in stream.getvalue().split("\r")[-1]
+    bar.advance(1, note=progress_note(3, 5, reused=1, failed=1))
     bar.close()
     last = stream.getvalue().rstrip("\n").split("\r")[-1]
-    assert last.startswith("sweep: 3/5 points (1 already done), 1 failed,")
-    assert "ETA" in last
+    assert "3/5 points (1 already done), 1 failed" in last
+    assert stream.getvalue().endswith("\n")
     quiet = io.StringIO()
-    SweepProgress(5, 0, 1.0, enabled=False, stream=quiet).update(1.0)
+    Progress(5, enabled=False, stream=quiet).advance(1)
     assert quiet.getvalue() == ""
     assert [duration(s) for s in (3.25, 75, 3725)] == ["3.2s", "1m15s", "1h02m"]
+
+
+def test_run_sweep_draws_its_progress_on_request(tmp_path, capsys):
+    run_sweep(grid("gain=0.6,1.4"), tmp_path / "r.csv", workers=1, progress=True)
+    err = capsys.readouterr().err
+    assert "sweep" in err and "0/2 points" in err and "2/2 points" in err.split("\r")[-1]
+    run_sweep(grid("gain=0.6,1.4,2"), tmp_path / "r.csv", workers=1)
+    assert capsys.readouterr().err == ""  # off by default
+
+
+def test_workers_must_be_a_positive_integer(tmp_path):
+    for workers in (1.7, 0, True):
+        with pytest.raises(gf.GradflowError, match="workers must be a positive integer"):
+            run_sweep(grid(), tmp_path / "r.csv", workers=workers)
+    assert not (tmp_path / "r.csv").exists()

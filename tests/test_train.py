@@ -12,8 +12,11 @@ import pytest
 from click.testing import CliRunner
 
 import gradflow as gf
+from gradflow.activations import activation_code
+from gradflow.cells import Option, register, unregister
 from gradflow.cli import main
-from gradflow.training.loop import _forward_backward, _Network
+from gradflow.kernels import dispatch
+from gradflow.training.network import Network
 from gradflow.training.optim import SGD, Adam
 from gradflow.training.tasks import AddingProblem, CopyMemory, make_task
 
@@ -132,13 +135,7 @@ def test_sgd_and_bad_rates():
 def naive_task_loss(net, params, task, xs, targets):
     """Readout on the naive forward, in complex arithmetic if params are complex."""
     cls = net.cls
-    w = {}
-    for g, gate in enumerate(cls.gates):
-        w[cls.recurrent_name(gate)] = params["Wh"][g]
-        w[cls.input_name(gate)] = params["Wx"][g]
-        w[cls.bias_name(gate)] = params["b"][g]
-    if "bhn" in params:
-        w["b_hn"] = params["bhn"]
+    w = {name: params[name] for name in net.cell_names}
     model = type("Naive", (), {"weights": w, "cell": cls.cell, "state_size": net.state_size,
                                **net.options})()
     f = naive.step_function(model)
@@ -167,16 +164,17 @@ def naive_task_loss(net, params, task, xs, targets):
 def test_training_gradient_matches_complex_step(config, task):
     cls, options = config
     model = cls.init(3, task.inputs, init="pytorch", seed=1, **options)
-    net = _Network(model, task.outputs, np.random.default_rng(2))
-    net.params["b_out"] += 0.1
+    net = Network(model, task.outputs, np.random.default_rng(2))
+    net.parameters["b_out"] += 0.1
     xs, y = task.sample(np.random.default_rng(3), 2)
-    loss, grads, _, _ = _forward_backward(net, task, xs, y, None, 1)
-    assert loss == pytest.approx(naive_task_loss(net, net.params, task, xs, y).real, rel=1e-13)
+    loss, grads = net.loss_and_gradients(task, xs, y)
+    assert loss == pytest.approx(naive_task_loss(net, net.parameters, task, xs, y).real,
+                                 rel=1e-13)
     h = 1e-30
-    for name, p in net.params.items():
+    for name, p in net.parameters.items():
         ref = np.zeros(p.shape)
         for idx in np.ndindex(p.shape):
-            params = {k: v.astype(complex) for k, v in net.params.items()}
+            params = {k: v.astype(complex) for k, v in net.parameters.items()}
             params[name][idx] += 1j * h
             ref[idx] = naive_task_loss(net, params, task, xs, y).imag / h
         assert np.linalg.norm(grads[name] - ref) <= 1e-10 * max(np.linalg.norm(ref), 1e-300), name
@@ -347,6 +345,93 @@ def test_cli_train_as_a_real_subprocess(tmp_path):
     history = strict_json((tmp_path / "h.json").read_text())
     assert len(history["trace"]["loss"]) == 5
     assert [p.name for p in tmp_path.iterdir()] == ["h.json"]
+
+
+# ---------------------------------------------------------------- cell options from the registry
+class ShiftedToy(gf.Cell):
+    """A tanh RNN under the gate letter ``a``, with an init option of its own (``shift``)."""
+
+    cell = "shiftedtoy"
+    title = "ShiftedToy"
+    gates = ("a",)
+    gate_symbols = {"a": "A"}
+    gate_nonlinearities = {"a": "tanh"}
+    option_specs = (Option("shift", None, stored=False, help="ShiftedToy only: added to b_a."),)
+    kernel_id = dispatch.RNN
+    position = 60
+
+    @classmethod
+    def adjusted_initial_weights(cls, weights, *, shift=None):
+        return weights if shift is None else {**weights, "b_a": weights["b_a"] + shift}
+
+    def kernel_option(self):
+        return activation_code("tanh")
+
+
+@pytest.fixture
+def shifted_toy():
+    register(ShiftedToy)
+    yield ShiftedToy
+    unregister("shiftedtoy")
+
+
+@pytest.mark.parametrize("command", [["init"], ["train"]])
+def test_cli_cell_options_come_from_the_registry(shifted_toy, command):
+    text = CliRunner().invoke(main, [*command, "--help"]).stdout
+    flat = " ".join(text.split())
+    for flag, help_line, kind in [
+        ("--activation", "RNN nonlinearity (default tanh).", "[tanh|sigmoid|relu]"),
+        ("--variant", "GRU reset placement: seed (before W_hh, default) or reset_after "
+                      "(PyTorch).", "[seed|reset_after]"),
+        ("--forget-bias", "LSTM only: added to b_f (1.0 is the usual choice).", "FLOAT"),
+        ("--shift", "ShiftedToy only: added to b_a.", "FLOAT"),
+    ]:
+        assert f"{flag} {kind} {help_line}" in flat, flag
+    if command == ["train"]:
+        assert "--cell [rnn|lstm|gru|shiftedtoy] The cell." in flat
+    else:
+        r = CliRunner().invoke(main, ["init", "cnn", "-n", "2", "-d", "2", "-o", "w.npz"])
+        assert "'cnn' is not one of 'rnn', 'lstm', 'gru', 'shiftedtoy'" in r.stderr
+
+
+def test_cli_init_and_train_take_a_registered_cell_and_its_option(shifted_toy, tmp_path):
+    out = tmp_path / "toy.npz"
+    r = CliRunner().invoke(main, ["init", "shiftedtoy", "-n", "4", "-d", "2", "--shift", "0.5",
+                                  "-o", str(out)])
+    assert r.exit_code == 0, r.output
+    np.testing.assert_array_equal(gf.load(out)["b_a"], np.full(4, 0.5))  # gaussian: zero biases
+    base = ["train", "--task", "adding", "--length", "6", "--hidden", "3", "--steps", "1",
+            "--batch", "2", "--eval-batch", "2", "-q", "--json"]
+    r = CliRunner().invoke(main, [*base, "--cell", "shiftedtoy", "--shift", "0.25"])
+    assert r.exit_code == 0, r.output
+    assert json.loads(r.stdout)["config"]["shift"] == 0.25
+    for args, message in [
+        (["init", "rnn", "-n", "4", "-d", "2", "--shift", "1", "-o", str(out)],
+         "Error: --shift applies to shiftedtoy only, not to rnn"),
+        ([*base, "--cell", "shiftedtoy", "--activation", "relu"],
+         "Error: --activation applies to rnn only, not to shiftedtoy"),
+        ([*base, "--cell", "lstm", "--variant", "seed"],
+         "Error: --variant applies to gru only, not to lstm"),
+    ]:
+        r = CliRunner().invoke(main, args)
+        assert r.exit_code == 1 and r.stderr.strip() == message, r.output
+
+
+def test_train_argument_messages_name_the_argument():
+    cases = [
+        (dict(batch=0), "batch must be an integer >= 1; got 0"),
+        (dict(threads=1.5), "threads must be an integer >= 1; got 1.5"),
+        (dict(seed=-1), "seed must be a non-negative integer; got -1"),
+        (dict(clip=math.inf), "clip must be a positive finite number; got inf"),
+        (dict(clip=1.0, clip_method="global"), "clip_method must be one of norm, value"),
+        (dict(clip=1.0, on_non_finite="raise"), "on_non_finite must be one of zero, random"),
+        (dict(lr=math.nan), r"lr must lie in \(0, inf\); got nan"),
+        (dict(activation="relu", cell="lstm"), "activation applies to RNN only, not to LSTM"),
+    ]
+    for extra, message in cases:
+        kw = {"cell": "rnn", "task": "adding", "length": 5, "hidden": 2, "steps": 1, **extra}
+        with pytest.raises(gf.GradflowError, match=message):
+            gf.train(**kw)
 
 
 @pytest.mark.slow

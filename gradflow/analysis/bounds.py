@@ -5,9 +5,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..activations import ACTIVATIONS, activation_bound, derivative
-from ..io.arrays import as_inputs, as_state
-from ._checks import fraction, quantile_levels
+from ..errors import GradflowError
+from ..validation import fraction, quantile_levels
 from ._json import level_key
+from .trajectory import Trajectory, resolve
 
 #: Default quantile levels of the derivative distributions.
 QUANTILES = (0.01, 0.05, 0.25, 0.5, 0.75, 0.95, 0.99)
@@ -179,7 +180,9 @@ def bounds(model=None, xs=None, s0=None, *, saturation=0.01, quantiles=QUANTILES
 
     Parameters
     ----------
-    model : RNN, LSTM or GRU, optional
+    model : RNN, LSTM, GRU or Trajectory, optional
+        The cell, or a trajectory already computed (``bounds(trajectory)``: then without
+        ``xs`` and ``s0``).
     xs : ndarray, shape (T, d) or (B, T, d), optional
         Inputs; required with a model.
     s0 : ndarray, shape (m,) or (B, m), optional
@@ -198,8 +201,6 @@ def bounds(model=None, xs=None, s0=None, *, saturation=0.01, quantiles=QUANTILES
     Pascanu, Mikolov & Bengio (2013), "On the difficulty of training recurrent neural
     networks", ICML.
     """
-    from ..errors import GradflowError
-
     saturation = fraction(saturation, "saturation")
     quantiles = quantile_levels(quantiles)
     analytic = {name: activation_bound(name) for name in ACTIVATIONS}
@@ -207,15 +208,11 @@ def bounds(model=None, xs=None, s0=None, *, saturation=0.01, quantiles=QUANTILES
         if xs is not None:
             raise GradflowError("inputs were given without a model; give the model too")
         return BoundsResult(activations=analytic, saturation=saturation)
-    if xs is None:
+    if xs is None and not isinstance(model, Trajectory):
         raise GradflowError(f"{model.describe()}: inputs are required to measure derivatives")
-    xs = as_inputs(xs, model.inputs)
-    batch = xs.shape[0] if xs.ndim == 3 else None
-    if batch is None:
-        tables = [model.pre_activations(xs, model.run(xs, s0))]
-    else:
-        s0 = as_state(s0, model.state_size, batch=batch)
-        tables = [model.pre_activations(x, model.run(x, s)) for x, s in zip(xs, s0, strict=True)]
+    run = resolve(model, xs, s0)
+    model = run.model
+    tables = [model.pre_activations(seq.xs, seq.states) for seq in run.sequences()]
     gates = {}
     for name, (activation, _) in tables[0].items():
         a = np.concatenate([table[name][1] for table in tables])
@@ -225,8 +222,8 @@ def bounds(model=None, xs=None, s0=None, *, saturation=0.01, quantiles=QUANTILES
         activations=analytic,
         model=model.describe(),
         cell=model.cell,
-        steps=int(xs.shape[-2]),
-        batch=batch,
+        steps=run.steps,
+        batch=run.batch,
         saturation=saturation,
         gates=gates,
     )

@@ -9,11 +9,13 @@ flagged.
 """
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 
 import numpy as np
 
+from .. import validation
 from ..errors import GradflowError
 
 #: Clipping methods.
@@ -36,16 +38,16 @@ def gradient_norm(arrays):
         The norm; ``inf`` when an entry is infinite, ``nan`` when one is NaN.  Huge finite
         entries (1e200) give their finite norm: the sum of squares is scaled by the peak.
     """
-    if isinstance(arrays, dict | MappingProxyType):
+    if isinstance(arrays, Mapping):
         arrays = arrays.values()
     parts = [np.asarray(a, dtype=np.float64).ravel() for a in arrays]
-    if any(np.isnan(p).any() for p in parts):
+    flat = np.concatenate(parts) if parts else np.zeros(0)
+    if np.isnan(flat).any():
         return math.nan
-    peak = max((float(np.max(np.abs(p), initial=0.0)) for p in parts), default=0.0)
+    peak = float(np.max(np.abs(flat), initial=0.0))
     if peak == 0.0 or math.isinf(peak):
         return peak
-    total = sum(float(np.sum((p / peak) ** 2)) for p in parts)
-    return peak * math.sqrt(total)
+    return peak * math.sqrt(float(np.sum((flat / peak) ** 2)))
 
 
 @dataclass(frozen=True)
@@ -113,14 +115,16 @@ class ClipResult:
         }
 
 
-def _positive(value, name):
+def clipping_threshold(value, name="threshold"):
+    """Return a clipping size c as a float, or raise naming ``name``: c must be finite and > 0.
+
+    Every failure (not a number, NaN, inf, c <= 0) is worded the same way:
+    ``"clip must be a positive finite number; got -1.0"``.
+    """
     try:
-        v = float(value)
-    except (TypeError, ValueError):
-        raise GradflowError(f"{name} must be a positive number; got {value!r}") from None
-    if not (math.isfinite(v) and v > 0.0):
-        raise GradflowError(f"{name} must be a positive finite number; got {value!r}")
-    return v
+        return validation.real(value, name, minimum=0.0, low_open=True)
+    except GradflowError:
+        raise GradflowError(f"{name} must be a positive finite number; got {value!r}") from None
 
 
 def _cosine(a, b):
@@ -162,15 +166,13 @@ def clip_gradients(grads, threshold, *, method="norm", on_non_finite="zero", rng
     Mikolov (2012), "Statistical language models based on neural networks", PhD thesis
     (value clipping).
     """
-    threshold = _positive(threshold, "threshold")
-    if method not in METHODS:
-        raise GradflowError(f"method must be one of {', '.join(METHODS)}; got {method!r}")
-    if on_non_finite not in FALLBACKS:
-        raise GradflowError(
-            f"on_non_finite must be one of {', '.join(FALLBACKS)}; got {on_non_finite!r}"
-        )
-    mapping = isinstance(grads, dict | MappingProxyType)
+    threshold = clipping_threshold(threshold)
+    validation.choice(method, "method", METHODS)
+    validation.choice(on_non_finite, "on_non_finite", FALLBACKS)
+    mapping = isinstance(grads, Mapping)
     names = list(grads) if mapping else None
+    if mapping and not names:
+        raise GradflowError("grads must hold at least one array; got an empty mapping")
     parts = [np.asarray(grads[k] if mapping else grads) for k in (names or [None])]
     for k, p in zip(names or ["grads"], parts, strict=True):
         if p.dtype.kind not in "fiu":

@@ -5,40 +5,30 @@ from fractions import Fraction
 
 import numpy as np
 
+from ..cells import CELLS as CLASSES
+from ..cells import configuration
 from ..errors import TrajectoryOverflowError
-from ._checks import integer
-from ._json import number, numbers
-
-#: The compared cells: label -> (cell name, options).
-CELLS = {
-    "rnn-tanh": ("rnn", {"activation": "tanh"}),
-    "rnn-relu": ("rnn", {"activation": "relu"}),
-    "lstm": ("lstm", {}),
-    "gru": ("gru", {}),
-}
+from ..validation import integer
+from ._json import number
+from .decay import decay
+from .trajectory import trajectory
 
 #: Sequence lengths at which parameter counts are shown by default.
 LENGTHS = (10, 100, 1000)
 
+#: The decay figures of each cell's entry in ``cells``, in order.
+DECAY_KEYS = ("gradient_horizon", "growth_horizon", "decay_factor", "log10_decay_rate",
+              "verdict", "lambda_1", "exp_lambda_1", "effective_bound", "bound", "log10_norm2",
+              "cell_path", "hidden_path", "log10_norm2_h", "log10_norm2_c")
 
-def parameter_formula(model):
-    """The parameter count of ``model`` as a formula in n and d, with its value.
 
-    Returns
-    -------
-    str
-        e.g. ``"4n(n + d + 1) = 4*32*(32 + 4 + 1) = 4736"``.
+def line_up():
+    """The compared configurations, from the registry: label -> (cell class, options).
+
+    Each registered class names its configurations in ``compared`` (``rnn-tanh``,
+    ``rnn-relu``, ``lstm``, ``gru`` today), in registry order.
     """
-    n, d = model.hidden, model.inputs
-    gates = len(model.gates)
-    lead = "" if gates == 1 else str(gates)
-    times = "" if gates == 1 else f"{gates}*"
-    formula = f"{lead}n(n + d + 1)"
-    value = f"{times}{n}*({n} + {d} + 1)"
-    if model.cell == "gru" and model.variant == "reset_after":
-        formula += " + n"
-        value += f" + {n}"
-    return f"{formula} = {value} = {model.parameter_count}"
+    return {label: configuration(label) for cls in CLASSES.values() for label in cls.compared}
 
 
 @dataclass(frozen=True)
@@ -81,7 +71,6 @@ class CellComparison:
 
     def to_dict(self):
         """JSON entry of ``cells``."""
-        r = self.decay
         doc = {
             "model": self.model,
             "cell": self.cell,
@@ -89,22 +78,9 @@ class CellComparison:
             "parameter_formula": self.parameter_formula,
             "parameters_by_length": {str(k): v for k, v in self.parameters_by_length.items()},
             "states_by_length": {str(k): v for k, v in self.states_by_length.items()},
-            "gradient_horizon": r.gradient_horizon,
-            "growth_horizon": r.growth_horizon,
-            "decay_factor": number(r.decay_factor),
-            "log10_decay_rate": number(r.log10_decay_rate),
-            "verdict": r.verdict,
-            "lambda_1": number(r.lambda_1),
-            "exp_lambda_1": number(r.exp_lambda_1),
-            "effective_bound": number(r.effective_bound),
-            "bound": number(r.bound),
-            "log10_norm2": numbers(r.log10_norm2),
+            **self.decay.to_json(*DECAY_KEYS),
         }
-        if r.log10_norm2_c is not None:
-            doc["cell_path"] = r.cell_path.to_dict()
-            doc["hidden_path"] = r.hidden_path.to_dict()
-            doc["log10_norm2_h"] = numbers(r.log10_norm2_h)
-            doc["log10_norm2_c"] = numbers(r.log10_norm2_c)
+        if self.forget_gate is not None:
             doc["forget_gate"] = {k: number(v) for k, v in self.forget_gate.items()}
         return doc
 
@@ -191,8 +167,12 @@ class CompareResult:
         }
 
 
-def _forget_gate(model, xs):
-    a = model.pre_activations(xs, model.run(xs))["F"][1]
+def _forget_gate(run):
+    """Mean and geometric mean of the forget gate F along a run; None for cells without one."""
+    model = run.model
+    if "f" not in model.gates:
+        return None
+    a = model.pre_activations(run.xs, run.states)[model.gate_symbols["f"]][1]
     log_f = -np.logaddexp(0.0, -a)
     return {"mean": float(np.mean(np.exp(log_f))), "geometric_mean": float(np.exp(log_f.mean()))}
 
@@ -202,13 +182,15 @@ def _horizon_words(k, thr):
 
 
 def build(label, hidden, inputs, *, init="gaussian", gain=0.8, seed=0, forget_bias=1.0):
-    """The cell ``label`` of the comparison (see :data:`CELLS`)."""
-    from ..cells import CELLS as CLASSES
+    """The cell ``label`` of the comparison (see :func:`line_up`).
 
-    cell, options = CELLS[label]
-    if cell == "lstm":
-        options = {**options, "forget_bias": forget_bias}
-    return CLASSES[cell].init(hidden, inputs, init=init, gain=gain, seed=seed, **options)
+    ``forget_bias`` goes to the cells that take it among their init options (the LSTM's
+    ``b_f``).
+    """
+    cls, options = configuration(label)
+    init_options = {name: value for name, value in {"forget_bias": forget_bias}.items()
+                    if name in cls.init_options()}
+    return cls.init(hidden, inputs, init=init, gain=gain, seed=seed, **options, **init_options)
 
 
 def compare(hidden=32, inputs=4, steps=300, *, init="gaussian", gain=0.8, seed=0,
@@ -251,16 +233,15 @@ def compare(hidden=32, inputs=4, steps=300, *, init="gaussian", gain=0.8, seed=0
     Jozefowicz, Zaremba & Sutskever (2015), "An empirical exploration of recurrent network
     architectures", ICML.
     """
-    from .decay import decay
-
-    steps = integer(steps, "steps", minimum=1)
+    steps = integer(steps, "steps", minimum=1, rule="an integer >= 1")
     input_seed = integer(input_seed, "input_seed", minimum=0)
     lengths = tuple(integer(T, "lengths", minimum=1, rule="positive integers") for T in lengths)
     if not lengths:
         lengths = LENGTHS
     models = {label: build(label, hidden, inputs, init=init, gain=gain, seed=seed,
-                           forget_bias=forget_bias) for label in CELLS}
-    xs = np.random.default_rng(input_seed).standard_normal((steps, models["lstm"].inputs))
+                           forget_bias=forget_bias) for label in line_up()}
+    width = next(iter(models.values())).inputs
+    xs = np.random.default_rng(input_seed).standard_normal((steps, width))
     cells = {}
     for label, model in models.items():
         by_length = {}
@@ -273,16 +254,17 @@ def compare(hidden=32, inputs=4, steps=300, *, init="gaussian", gain=0.8, seed=0
                 S = None
             by_length[T] = model.parameter_count
             states[T] = None if S is None else int(S.size)
+        run = trajectory(model, xs)
         cells[label] = CellComparison(
             label=label,
             model=model.describe(),
             cell=model.cell,
             parameters=model.parameter_count,
-            parameter_formula=parameter_formula(model),
+            parameter_formula=model.parameter_formula(),
             parameters_by_length=by_length,
             states_by_length=states,
-            decay=decay(model, xs, threshold=threshold, effective_bound=True),
-            forget_gate=_forget_gate(model, xs) if model.cell == "lstm" else None,
+            decay=decay(run, threshold=threshold, effective_bound=True),
+            forget_gate=_forget_gate(run),
         )
     settings = {
         "hidden": int(hidden),

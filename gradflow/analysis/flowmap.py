@@ -5,7 +5,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..errors import GradflowError
-from ..io.arrays import as_inputs, as_state
+from ..kernels import suffix_products
+from .trajectory import resolve
 
 
 @dataclass(frozen=True)
@@ -42,7 +43,7 @@ class FlowMap:
         return {"model": self.model, "ends": [int(e) for e in self.ends], "log10_norm2": rows}
 
 
-def flow_map(model, xs, s0=None, *, ends=64):
+def flow_map(model, xs=None, s0=None, *, ends=64):
     """Backward-product norms between all start times and a grid of end times.
 
     Each end time T costs one backward sweep of T steps over the stored trajectory, so the
@@ -50,7 +51,9 @@ def flow_map(model, xs, s0=None, *, ends=64):
 
     Parameters
     ----------
-    model : RNN, LSTM or GRU
+    model : RNN, LSTM, GRU or Trajectory
+        The cell, or a single-sequence trajectory already computed (then without ``xs`` and
+        ``s0``).
     xs : ndarray, shape (steps, d)
     s0 : ndarray, shape (m,), optional
     ends : int or sequence of int
@@ -60,10 +63,9 @@ def flow_map(model, xs, s0=None, *, ends=64):
     -------
     FlowMap
     """
-    from ..kernels import chains
-
-    xs = as_inputs(xs, model.inputs, batch=False)
-    T = xs.shape[0]
+    run = resolve(model, xs, s0, batch=False)
+    model, xs, S = run.model, run.xs, run.states
+    T = run.steps
     if np.ndim(ends) == 0:
         count = int(ends)
         if count < 1:
@@ -73,7 +75,6 @@ def flow_map(model, xs, s0=None, *, ends=64):
         grid = np.unique(np.asarray(ends, dtype=int))
         if grid.size == 0 or grid[0] < 1 or grid[-1] > T:
             raise GradflowError(f"end times must lie in 1..{T}; got {list(ends)!r}")
-    S = model._trajectory(xs, as_state(s0, model.state_size))
     values = np.zeros((grid.size, T + 1))
     hidden = np.ones((grid.size, T + 1), dtype=bool)
     zero = np.zeros((grid.size, T + 1), dtype=bool)
@@ -81,8 +82,9 @@ def flow_map(model, xs, s0=None, *, ends=64):
     dummy = np.empty(1)
     for i, end in enumerate(grid):
         out = np.empty(end + 1)
-        chains.suffix_log10_norms(*args, np.ascontiguousarray(xs[:end]),
-                                  np.ascontiguousarray(S[: end + 1]), 0, out, dummy, dummy)
+        suffix_products.suffix_log10_norms(*args, np.ascontiguousarray(xs[:end]),
+                                           np.ascontiguousarray(S[: end + 1]), 0, out, dummy,
+                                           dummy)
         row = out[::-1]  # row[t] = log10 ||ds_end/ds_t||
         finite = np.isfinite(row)
         values[i, : end + 1] = np.where(finite, row, 0.0)

@@ -6,9 +6,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..errors import GradflowError
-from ..io.arrays import as_inputs, as_state
-from ._checks import integer
+from ..validation import integer
 from ._json import number, numbers
+from .trajectory import resolve
 
 
 @dataclass(frozen=True)
@@ -143,11 +143,11 @@ def initial_frame(m, k, seed=0):
 
 
 def lyapunov_spectrum(model, xs, S, k, warmup, interval, seed):
-    """Run the QR sweep on a trajectory ``S`` that is already computed; no checks.
+    """Run the QR re-orthonormalisation on a trajectory ``S`` that is already computed; no checks.
 
     Returns ``(exponents, qr_steps, log_r)``, the exponents unsorted.
     """
-    from ..kernels.lyapunov import qr_sweep
+    from ..kernels.lyapunov import qr_reorthonormalisation
     from ..resources import require_memory
 
     T = xs.shape[0]
@@ -156,7 +156,8 @@ def lyapunov_spectrum(model, xs, S, k, warmup, interval, seed):
     Q = initial_frame(model.state_size, k, seed)
     log_r = np.empty((rows, k))
     qr_steps = np.empty(rows, dtype=np.int64)
-    written = qr_sweep(*model.kernel_args(), xs, S, Q, warmup, interval, log_r, qr_steps)
+    written = qr_reorthonormalisation(*model.kernel_args(), xs, S, Q, warmup, interval, log_r,
+                                      qr_steps)
     if written < 0:
         raise GradflowError(
             f"interval {interval}: the product J_t ... J_s Q left the float64 range before the "
@@ -165,7 +166,7 @@ def lyapunov_spectrum(model, xs, S, k, warmup, interval, seed):
     return log_r.sum(axis=0) / (T - warmup), qr_steps, log_r
 
 
-def lyapunov(model, xs, s0=None, k=None, warmup=0, *, interval=1, seed=0):
+def lyapunov(model, xs=None, s0=None, k=None, warmup=0, *, interval=1, seed=0):
     """Lyapunov spectrum of the cell along the trajectory driven by ``xs``.
 
     A random orthonormal frame ``Q`` (m, k) is carried along, ``Q <- J_t Q``, and
@@ -178,7 +179,9 @@ def lyapunov(model, xs, s0=None, k=None, warmup=0, *, interval=1, seed=0):
 
     Parameters
     ----------
-    model : RNN, LSTM or GRU
+    model : RNN, LSTM, GRU or Trajectory
+        The cell, or a single-sequence trajectory already computed (``lyapunov(trajectory,
+        k=K)``: then without ``xs`` and ``s0``).
     xs : ndarray, shape (T, d)
         Inputs (zeros give the autonomous system).
     s0 : ndarray, shape (m,), optional
@@ -205,16 +208,16 @@ def lyapunov(model, xs, s0=None, k=None, warmup=0, *, interval=1, seed=0):
     Engelken, Wolf & Abbott (2023), "Lyapunov spectra of chaotic recurrent neural networks",
     Physical Review Research 5, 043044.
     """
-    xs = as_inputs(xs, model.inputs, batch=False)
-    T = xs.shape[0]
+    run = resolve(model, xs, s0, batch=False)
+    model, xs, S = run.model, run.xs, run.states
+    T = run.steps
     m = model.state_size
     k = m if k is None else integer(k, "k", minimum=1, maximum=m,
                                       rule=f"an integer in [1, {m}] (the state size)")
     warmup = integer(warmup, "warmup", minimum=0, maximum=T - 1,
                      rule=f"an integer in [0, {T - 1}] (fewer than the {T} steps)")
-    interval = integer(interval, "interval", minimum=1)
+    interval = integer(interval, "interval", minimum=1, rule="an integer >= 1")
     seed = integer(seed, "seed", minimum=0)
-    S = model.run(xs, as_state(s0, m))
     raw, qr_steps, log_r = lyapunov_spectrum(model, xs, S, k, warmup, interval, seed)
     with np.errstate(invalid="ignore"):
         running = np.cumsum(log_r[:, 0]) / (qr_steps - warmup)

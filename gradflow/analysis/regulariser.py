@@ -4,9 +4,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..errors import GradflowError
 from ..io.arrays import as_inputs, as_state
+from ..kernels.regulariser import backward_norms
 from ._json import number, numbers
+from .bptt import check_grad_out
 
 
 @dataclass(frozen=True)
@@ -97,27 +98,11 @@ def pascanu_regulariser(model, xs, grad_out, s0=None):
     Pascanu, Mikolov & Bengio (2013), "On the difficulty of training recurrent neural
     networks", ICML.
     """
-    from ..kernels.regulariser import backward_norms
-
     xs = as_inputs(xs, model.inputs, batch=False)
     T = xs.shape[0]
     m = model.state_size
-    if grad_out is None:
-        raise GradflowError("grad_out is required")
-    grad_out = np.asarray(grad_out)
-    if grad_out.shape != (T, m):
-        raise GradflowError(
-            f"grad_out has shape {grad_out.shape}; expected (T, m) = ({T}, {m}), one row "
-            "dL/ds_t per step"
-        )
-    if grad_out.dtype.kind not in "fiu":
-        raise GradflowError(f"grad_out has dtype {grad_out.dtype}; expected real numbers")
-    grad_out = np.ascontiguousarray(grad_out, dtype=np.float64)
-    if not np.isfinite(grad_out).all():
-        where = tuple(int(i) for i in np.argwhere(~np.isfinite(grad_out))[0])
-        raise GradflowError(
-            f"grad_out holds a non-finite value ({grad_out[where]}) at index {where}"
-        )
+    grad_out = check_grad_out(grad_out, (T, m),
+                              expected=f"(T, m) = ({T}, {m}), one row dL/ds_t per step")
     S = model.run(xs, as_state(s0, m))
     delta = np.empty((T + 1, m))
     carried = np.empty(T)

@@ -26,7 +26,7 @@ from ..io.arrays import as_inputs, as_state
 from ..kernels.sensitivity import carry_rows, gram_log2_norm
 from ..resources import require_memory
 
-__all__ = ["Sensitivities", "sensitivities"]
+__all__ = ["Sensitivities", "sensitivities", "state_log10_norms"]
 
 _LOG10_2 = np.log10(2.0)
 _NONE_F = np.empty(0)
@@ -100,11 +100,13 @@ def _gram_log2(gram, exponent):
         return 0.5 * (np.log2(np.where(top > 0, top, 0.0)) + exponent)
 
 
-def _network(net, xs, s0):
+def _network(net, xs, s0, of_state=False):
+    """The network's sensitivities; ``of_state``: rows of the whole final state, not y_T."""
     T = xs.shape[0]
     D, n = net.directions, net.hidden
-    p = net.output_size
-    cells = dict(zip(net.state_slices(), net.cells, strict=True))
+    slices = net.state_slices()
+    p = net.state_size if of_state else net.output_size
+    cells = dict(zip(slices, net.cells, strict=True))
     require_memory(8 * len(cells) * (T + 1) * p * (p + D * n + net.inputs + 2),
                    f"the output sensitivities of {net.describe()} over {T} steps")
     runs = net.layer_trajectories(xs, s0)
@@ -115,7 +117,10 @@ def _network(net, xs, s0):
             c = cells[(layer, direction)]
             own, S = runs[(layer, direction)]
             R = np.zeros((p, c.state_size))
-            if layer == net.num_layers - 1:
+            if of_state:
+                part = slices[(layer, direction)]
+                R[np.arange(part.start, part.stop), np.arange(c.state_size)] = 1.0
+            elif layer == net.num_layers - 1:
                 R[j * n + np.arange(n), np.arange(n)] = 1.0
             gram = np.empty((T + 1, p, p))
             gram_exp = np.empty(T + 1, dtype=np.int64)
@@ -160,6 +165,16 @@ def _network(net, xs, s0):
         layers.append(_gram_log2(part, part_exp))
     return Sensitivities(output=_log10(_gram_log2(total, exp)), input=_log10(input_log2[::-1]),
                          output_layers=_log10(np.stack(layers)))
+
+
+def state_log10_norms(network, xs, s0=None):
+    """``log10 ||ds_T/ds_{T-k}||_2`` of a unidirectional network's whole state, k = 0..T.
+
+    The state is every layer's cell state; the product is the Jacobian of the state the
+    network holds after step T with respect to the one it held after step T-k.
+    """
+    xs = as_inputs(xs, network.inputs, batch=False)
+    return _network(network, xs, as_state(s0, network.state_size), of_state=True).output
 
 
 def sensitivities(model, xs, s0=None, *, states=None):

@@ -6,8 +6,9 @@ import numpy as np
 import scipy.linalg
 
 from ..activations import activation_bound
-from ..io.arrays import as_inputs, as_state
+from ..kernels import step_norms
 from ._json import number, numbers
+from .trajectory import Trajectory, resolve
 
 #: Budget of one chunk of step Jacobians held at once, in float64 entries (32 MiB).
 _CHUNK_ENTRIES = 1 << 22
@@ -188,25 +189,38 @@ def matrix_spectrum(name, W, *, gate="", activation="tanh"):
     )
 
 
-def _norms_along(model, xs, S):
-    from ..kernels import chains
+def step_norms_along(model, xs, S):
+    """``||J_t||_2`` of every step of one trajectory already computed; no checks.
 
-    out = np.empty(xs.shape[0])
-    stats = np.zeros(3, dtype=np.int64)
-    # one Jacobian at a time (memory O(m^2)), each norm certified or computed exactly
-    chains.step_log10_norms(*model.kernel_args(), np.ascontiguousarray(xs),
-                            np.ascontiguousarray(S), out, stats)
-    return np.where(np.isneginf(out), 0.0, 10.0 ** out)
-
-
-def jacobian_norms(model, xs, s0=None):
-    """Spectral norm ``||J_t||_2`` of every step Jacobian along a trajectory.
-
-    The Jacobians are formed in chunks, so memory stays bounded for any T.
+    One Jacobian at a time (memory O(m^2)), each norm certified or computed exactly.
 
     Parameters
     ----------
-    model : RNN, LSTM or GRU
+    model : Cell
+    xs : ndarray, shape (T, d)
+    S : ndarray, shape (T + 1, m)
+        The states of ``model`` driven by ``xs``.
+
+    Returns
+    -------
+    ndarray, shape (T,)
+    """
+    out = np.empty(xs.shape[0])
+    stats = np.zeros(3, dtype=np.int64)
+    step_norms.step_log10_norms(*model.kernel_args(), np.ascontiguousarray(xs),
+                                np.ascontiguousarray(S), out, stats)
+    return np.where(np.isneginf(out), 0.0, 10.0 ** out)
+
+
+def jacobian_norms(model, xs=None, s0=None):
+    """Spectral norm ``||J_t||_2`` of every step Jacobian along a trajectory.
+
+    The Jacobians are formed one at a time, so memory stays bounded for any T.
+
+    Parameters
+    ----------
+    model : RNN, LSTM, GRU or Trajectory
+        The cell, or a trajectory already computed (then without ``xs`` and ``s0``).
     xs : ndarray, shape (T, d) or (B, T, d)
         Inputs.
     s0 : ndarray, shape (m,) or (B, m), optional
@@ -217,12 +231,9 @@ def jacobian_norms(model, xs, s0=None):
     ndarray, shape (T,) or (B, T)
         Entry ``t - 1`` is ``||ds_t/ds_{t-1}||_2``.
     """
-    xs = as_inputs(xs, model.inputs)
-    if xs.ndim == 3:
-        s0 = as_state(s0, model.state_size, batch=xs.shape[0])
-        return np.stack([jacobian_norms(model, x, s) for x, s in zip(xs, s0, strict=True)])
-    S = model.run(xs, s0)
-    return _norms_along(model, xs, S)
+    run = resolve(model, xs, s0)
+    norms = [step_norms_along(run.model, seq.xs, seq.states) for seq in run.sequences()]
+    return norms[0] if run.batch is None else np.stack(norms)
 
 
 def spectrum(model, xs=None, s0=None):
@@ -238,7 +249,9 @@ def spectrum(model, xs=None, s0=None):
 
     Parameters
     ----------
-    model : RNN, LSTM or GRU
+    model : RNN, LSTM, GRU or Trajectory
+        The cell, or a trajectory already computed (``spectrum(trajectory)``: the cell's
+        matrices and the effective bound along it).
     xs : ndarray, shape (T, d) or (B, T, d), optional
         Inputs of a trajectory for the effective bound.
     s0 : ndarray, shape (m,) or (B, m), optional
@@ -253,17 +266,20 @@ def spectrum(model, xs=None, s0=None):
     Pascanu, Mikolov & Bengio (2013), "On the difficulty of training recurrent neural
     networks", ICML.
     """
+    norms = None
+    if isinstance(model, Trajectory) or xs is not None:
+        run = resolve(model, xs, s0)
+        model, norms = run.model, jacobian_norms(run)
     activations = model.gate_activations()
     matrices = {}
     for gate, activation in activations.items():
         name = model.recurrent_name(gate)
         matrices[name] = matrix_spectrum(name, model[name], gate=gate, activation=activation)
     gamma = bound = None
-    if model.cell == "rnn":
-        W = matrices["W_h"]
+    if model.pascanu_gamma() is not None:
+        W = matrices[model.recurrent_matrices[0]]
         gamma = W.gamma
-        bound = W.gamma_sigma_max
-    norms = None if xs is None else jacobian_norms(model, xs, s0)
+        bound = model.pascanu_bound(W.sigma_max)
     return SpectrumResult(
         model=model.describe(),
         cell=model.cell,

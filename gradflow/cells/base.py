@@ -107,6 +107,22 @@ class Cell(CellFacts):
         """The configuration in words for messages: ``"LSTM cell"``, ``"tanh RNN"``."""
         return self.kind_words_for(**self.options())
 
+    def pascanu_gamma(self):
+        """``gamma = sup f'`` of Pascanu's bound ``||J_t|| <= gamma sigma_max(W)``, or None.
+
+        Only a cell whose Jacobian is ``diag(f'(a)) W`` (the vanilla RNN) has the bound.
+        """
+        return None
+
+    def pascanu_bound(self, sigma_max=None):
+        """Pascanu et al.'s bound on ``||J_t||_2`` (``gamma sigma_max(W_h)``), or None."""
+        gamma = self.pascanu_gamma()
+        if gamma is None:
+            return None
+        if sigma_max is None:
+            sigma_max = float(np.linalg.norm(self[self.recurrent_matrices[0]], 2))
+        return float(gamma * sigma_max)
+
     def kernel_option(self):
         """The integer option the kernels receive (activation or variant code; 0 by default)."""
         return 0
@@ -199,7 +215,7 @@ class Cell(CellFacts):
         return self._stacked
 
     def kernel_args(self):
-        """Positional arguments ``(kind, option, Wh, Wx, b, b_hn)`` of the chain kernels."""
+        """Leading arguments ``(cell_id, option, Wh, Wx, b, b_hn)`` of the chain kernels."""
         return (self.kernel_id, self.kernel_option()) + self.stacked()
 
     # ------------------------------------------------------------------ computations

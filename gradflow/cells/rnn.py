@@ -1,6 +1,6 @@
 """Vanilla RNN: ``h_t = f(W_h h_{t-1} + W_x x_t + b_h)`` with f in tanh, sigmoid, relu."""
 
-from ..activations import ACTIVATIONS, activation_code
+from ..activations import ACTIVATIONS, activation_bound, activation_code
 from ..kernels.dispatch import RNN as _KERNEL
 from .base import Cell
 from .options import Option
@@ -51,6 +51,10 @@ class RNN(Cell):
     def kind_words_for(cls, *, activation="tanh"):
         """``"tanh RNN"``."""
         return f"{activation} RNN"
+
+    def pascanu_gamma(self):
+        """``sup f'``: 1/4 for sigmoid, 1 for tanh and relu."""
+        return activation_bound(self.activation).gamma
 
     def kernel_option(self):
         """The activation's kernel code."""

@@ -11,6 +11,7 @@ import click
 from .bounds_cmd import bounds
 from .compare_cmd import compare
 from .decay_cmd import decay
+from .fixedpoints_cmd import fixedpoints
 from .import_torch_cmd import import_torch
 from .init_cmd import init
 from .lyapunov_cmd import lyapunov
@@ -18,6 +19,7 @@ from .report_cmd import report
 from .spectrum_cmd import spectrum
 from .sweep_cmd import sweep
 from .sweep_report_cmd import sweep_report
+from .theory_cmd import theory
 from .train_cmd import train
 
 
@@ -70,6 +72,8 @@ main.add_command(train)
 main.add_command(report)
 main.add_command(sweep)
 main.add_command(sweep_report)
+main.add_command(theory)
+main.add_command(fixedpoints)
 
 
 def run():  # pragma: no cover - console entry for ``python -m gradflow.cli``

@@ -77,3 +77,114 @@ def note(message):
 def is_terminal():
     """Whether stderr is a terminal."""
     return sys.stderr.isatty()
+
+
+# ---------------------------------------------------------------- cells, from the registry
+# The registry imports the kernels (Numba), so the cell choices and the cell-option flags are
+# read from it the first time Click needs a command's parameters (parsing it, its --help),
+# never when the CLI starts: ``gradflow --help`` stays instant.
+
+
+class CellChoice(click.Choice):
+    """The registered cells (:data:`gradflow.cells.CELLS`), read when first needed."""
+
+    def __init__(self, case_sensitive=True):
+        self.case_sensitive = case_sensitive
+
+    @property
+    def choices(self):
+        """The cell names, in registry order."""
+        from ..cells import CELLS
+
+        return tuple(CELLS)
+
+
+def cell_flag(name):
+    """The CLI flag of a cell option: ``forget_bias`` -> ``--forget-bias``."""
+    return "--" + name.replace("_", "-")
+
+
+def _cell_option_specs():
+    """Every cell option spec of the registry, grouped by name, in registry order."""
+    from ..cells import CELLS
+
+    specs = {}
+    for cls in CELLS.values():
+        for spec in cls.option_specs:
+            specs.setdefault(spec.name, []).append(spec)
+    return tuple((name, tuple(same)) for name, same in specs.items())
+
+
+def _cell_option(name, specs):
+    """The Click option of one cell option name: its choices (all cells'), else a float."""
+    first = specs[0]
+    if first.is_choice:
+        kind = click.Choice(tuple(dict.fromkeys(v for spec in specs for v in spec.choices)))
+    else:
+        kind = float
+    return click.Option([cell_flag(name), name], type=kind, default=None, help=first.help)
+
+
+class CellCommand(click.Command):
+    """A command taking a cell, with the flags of every cell option from the registry.
+
+    The options come from the cells' ``option_specs`` (``--activation``, ``--variant``,
+    ``--forget-bias``, ...), each with its choices (a float otherwise), no default and its
+    help line; they follow the parameter named ``options_after`` and reach the command as
+    keyword arguments named like the options (None when not given).  They are rebuilt when
+    the registry's options change (a cell registered at run time).
+    """
+
+    def __init__(self, *args, options_after, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.options_after = options_after
+        self._specs = None
+        self._cell_options = []
+
+    def get_params(self, ctx):
+        """The parameters, with the cell options of the registry as it is now."""
+        specs = _cell_option_specs()
+        if specs != self._specs:
+            params = [p for p in self.params if p not in self._cell_options]
+            at = 1 + next(i for i, p in enumerate(params) if p.name == self.options_after)
+            self._cell_options = [_cell_option(name, same) for name, same in specs]
+            self.params = params[:at] + self._cell_options + params[at:]
+            self._specs = specs
+        return super().get_params(ctx)
+
+
+def cell_command(*, options_after, **attrs):
+    """``click.command`` for a command taking a cell (see :class:`CellCommand`)."""
+    return click.command(cls=CellCommand, options_after=options_after, **attrs)
+
+
+def given_cell_options(cell, values):
+    """The cell options given on the command line, checked against the cell.
+
+    Parameters
+    ----------
+    cell : str
+        The registered cell chosen.
+    values : dict
+        Option name -> value (None: not given), as :class:`CellCommand` passes them.
+
+    Returns
+    -------
+    dict
+        The given options only.
+
+    Raises
+    ------
+    GradflowError
+        ``"--activation applies to rnn only, not to lstm"`` for another cell's option.
+    """
+    from ..cells import CELLS
+    from ..errors import GradflowError
+
+    own = CELLS[cell].option_specs_by_name()
+    for name, value in values.items():
+        if value is not None and name not in own:
+            owners = [c.cell for c in CELLS.values() if name in c.option_specs_by_name()]
+            raise GradflowError(f"{cell_flag(name)} applies to {' and '.join(owners)} only, "
+                                f"not to {cell}")
+    return {name: value for name, value in values.items() if value is not None}

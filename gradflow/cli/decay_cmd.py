@@ -1,4 +1,4 @@
-"""``gradflow decay``: the norm of ds_T/ds_{T-k} for every lag and where it crosses 1e-3."""
+"""``gradflow decay``: what the output sees k steps back, for every lag, and where it fades."""
 
 import click
 
@@ -37,25 +37,37 @@ def format_log(log10_value):
 
 
 def _human(result, source):
-    lines = [f"{result.model}: gradient norm ||ds_T/ds_(T-k)||_2 over T = {result.steps} steps"]
+    lines = [f"{result.model}: gradient norm ||dy_T/ds_(T-k)||_2 (y_T the output h_T) over "
+             f"T = {result.steps} steps"]
     if "inputs" in source:
         where = source["inputs"]
         if where == "standard normal":
             where += f" (seed {source['input_seed']})"
         lines.append(f"inputs: {where}" + (f"; h0: {source['h0']}" if "h0" in source else ""))
     lstm = result.log10_norm2_h is not None
-    header = f"{'lag k':>8}  {'log10 norm':>15}  {'norm':>12}"
+    full = result.log10_norm2 is not None and (lstm or result.log10_norm2_output_layers
+                                               is not None)
+    header = f"{'lag k':>8}  {'log10 |dy/ds|':>15}  {'norm':>12}  {'log10 |dy/dx|':>15}"
+    if full:
+        header += f"  {'log10 |ds/ds|':>15}"
     if lstm:
         header += f"  {'log10 |dh/dh|':>15}  {'log10 |dc/dc|':>15}"
     lines += ["", header]
     marks = {result.gradient_horizon: "  < threshold", result.growth_horizon: "  > 1/threshold"}
-    for k in _table_lags(result.steps, [result.gradient_horizon, result.growth_horizon]):
-        v = result.log10_norm2[k]
-        row = f"{k:>8}  {format_log(v):>15}  {format_norm(v):>12}"
+    T = result.steps
+    for k in _table_lags(T, [result.gradient_horizon, result.growth_horizon]):
+        v = result.log10_norm2_output[k]
+        seen = format_log(result.log10_norm2_input[k]) if k < T else "-"
+        row = f"{k:>8}  {format_log(v):>15}  {format_norm(v):>12}  {seen:>15}"
+        if full:
+            row += f"  {format_log(result.log10_norm2[k]):>15}"
         if lstm:
             row += (f"  {format_log(result.log10_norm2_h[k]):>15}"
                     f"  {format_log(result.log10_norm2_c[k]):>15}")
         lines.append(row + marks.get(k, ""))
+    lines += ["", "dy/ds: the output's sensitivity to the state k steps back (the headline); "
+                  "dy/dx: to the input of step T-k"
+              + ("; ds/ds: the whole state's product" if full else "")]
     lines.append("")
     thr = f"{result.threshold:g}"
     if result.gradient_horizon is not None:
@@ -84,8 +96,8 @@ def _human(result, source):
 
 def _human_batch(result, source):
     """Median and bands of a batch, then the median curve's reading."""
-    lines = [f"{result.model}: gradient norm ||ds_T/ds_(T-k)||_2 over T = {result.steps} steps, "
-             f"{result.batch} sequences"]
+    lines = [f"{result.model}: gradient norm ||dy_T/ds_(T-k)||_2 (y_T the output h_T) over "
+             f"T = {result.steps} steps, {result.batch} sequences"]
     if "inputs" in source:
         lines.append(f"inputs: {source['inputs']}" + (f"; h0: {source['h0']}" if "h0" in source
                                                          else ""))
@@ -93,9 +105,9 @@ def _human_batch(result, source):
     header = f"{'lag k':>8}  {'median log10':>14}" + "".join(
         f"  {'q' + format(q, 'g'):>14}" for q in levels)
     lines += ["", header]
-    bands = result.log10_norm2_quantiles
+    bands = result.log10_norm2_output_quantiles
     for k in _table_lags(result.steps, [result.gradient_horizon, result.growth_horizon]):
-        row = f"{k:>8}  {format_log(result.log10_norm2[k]):>14}"
+        row = f"{k:>8}  {format_log(result.log10_norm2_output[k]):>14}"
         row += "".join(f"  {format_log(bands[i, k]):>14}" for i in range(len(levels)))
         lines.append(row)
     lines += ["", f"{'sequence':>8}  {'horizon':>8}  {'factor/step':>12}  {'lambda_1':>10}"
@@ -124,14 +136,21 @@ def _human_batch(result, source):
 )
 @click.option("--threads", type=click.IntRange(min=1), default=None,
               help="Batch inputs: sequences in parallel on N threads (default: all cores).")
+@click.option("--whole-state", is_flag=True,
+              help="Network files: also the whole state's product ||ds_T/ds_(T-k)|| "
+                   "(unidirectional stacks; slower by about m / (directions n)).")
 @json_option
 def decay(weights, inputs_path, steps, input_seed, h0_path, threshold, effective_bound, threads,
-          as_json):
-    """Spectral norm of ds_T/ds_(T-k) for every lag k = 0..T of a run of WEIGHTS.
+          whole_state, as_json):
+    """What the output of WEIGHTS sees k steps back, for every lag k = 0..T of a run.
 
-    Exact at any horizon: the backward product is renormalised every step and its scale kept
-    as an exact exponent, so norms like 1e-5000 are reported where float64 products would
-    underflow.  For LSTM the h-block and c-block norms are shown too.  An exactly zero product
+    The headline reads ||dy_T/ds_(T-k)||_2, y_T the final hidden state h_T (a network
+    file: the top layer's h_n): the gradient a loss on the output sends back.  Beside it
+    ||dy_T/dx_(T-k)||, the sensitivity to the input of step T-k, and the whole state's
+    product ||ds_T/ds_(T-k)||.  Exact at any horizon: the backward products are renormalised
+    every step and their scale kept as an exact exponent, so norms like 1e-5000 are reported
+    where float64 products would underflow.  For LSTM the h-block and c-block norms are
+    shown too.  An exactly zero product
     (all units of a relu RNN dead) is reported as such: null in JSON, "0 (exact)" in text.
 
     The curve is read out: gradient horizon, fitted per-step factor, verdict, compared with
@@ -143,8 +162,9 @@ def decay(weights, inputs_path, steps, input_seed, h0_path, threshold, effective
 
     model = load(weights)
     xs, s0, source = read_trajectory(model, inputs_path, steps, input_seed, h0_path)
+    options = {"whole_state": True} if whole_state else {}
     result = compute(model, xs, s0, threshold=threshold, effective_bound=effective_bound,
-                     threads=threads)
+                     threads=threads, **options)
     batch = xs.ndim == 3
     if as_json:
         emit_json({**result.to_dict(), "weights": weights, **source})

@@ -60,8 +60,8 @@ def lyapunov(weights, inputs_path, steps, input_seed, h0_path, k, warmup, interv
     lambda_1 > 0: the dynamics are chaotic.  The Kaplan-Yorke dimension is derived from them.
     """
     from ..analysis.lyapunov import lyapunov as compute
-    from ..errors import GradflowError
     from ..cells import load
+    from ..errors import GradflowError
 
     model = load(weights)
     xs, s0, source = read_trajectory(model, inputs_path, steps, input_seed, h0_path)

@@ -49,15 +49,16 @@ def report(weights, output, inputs_path, steps, input_seed, h0_path, threshold, 
     import numpy as np
 
     from ..analysis.decay import decay as _decay  # noqa: F401 - fail fast on a broken install
+    from ..cells import load
     from ..errors import GradflowError
     from ..io.arrays import load_inputs, load_state
     from ..io.atomic import refuse_overwriting_inputs
-    from ..cells import load
+    from ..progress import Progress
     from ..report import data
     from ..report.build import output_format, write_report
-    from ..report.progress import Progress
     from ..report.training import load_history
     from ..resources import require_memory
+    from ..validation import fraction
 
     output_format(output)
     refuse_overwriting_inputs(output, [*weights, inputs_path, h0_path, *histories])
@@ -72,8 +73,7 @@ def report(weights, output, inputs_path, steps, input_seed, h0_path, threshold, 
             note(f"wrote {output}: {pages} page{'s' if pages > 1 else ''} on "
                  f"{len(docs)} training histor{'ies' if len(docs) > 1 else 'y'}")
         return
-    if not (0.0 < threshold < 1.0):
-        raise GradflowError(f"threshold must lie in (0, 1); got {threshold!r}")
+    threshold = fraction(threshold, "threshold")
     if inputs_path is not None and steps is not None:
         raise click.UsageError("give either --inputs or --steps, not both")
     if weights:
@@ -113,7 +113,8 @@ def report(weights, output, inputs_path, steps, input_seed, h0_path, threshold, 
         s0 = load_state(h0_path, sizes.pop())
         context += f"; h0 {h0_path}"
 
-    progress = Progress(data.TASKS_PER_MODEL * len(entries), enabled=None if not quiet else False)
+    progress = Progress(data.TASKS_PER_MODEL * len(entries), label="report",
+                        enabled=None if not quiet else False)
     try:
         reports = data.collect(entries, xs_for, s0, progress=progress, threshold=threshold)
     finally:

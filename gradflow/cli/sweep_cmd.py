@@ -10,7 +10,8 @@ _FIXED = (("steps", "--steps"), ("input_scale", "--input-scale"), ("h0_scale", "
 
 
 def _read_grid(spec, grid_text, values):
-    from ..sweep.grid import load_spec, parse_grid
+    from ..sweep.grid import parse_grid
+    from ..sweep.spec import load_spec
 
     if (spec is None) == (grid_text is None):
         raise click.UsageError("give a SPEC.toml or --grid, not both" if spec else
@@ -24,7 +25,7 @@ def _read_grid(spec, grid_text, values):
 
 
 def _done_message(summary):
-    from ..sweep.progress import duration
+    from ..progress import duration
 
     text = (f"wrote {summary.output}: {summary.total} point{'s' if summary.total != 1 else ''}"
             f" ({summary.computed} computed now on {summary.executor}, {summary.reused} "
@@ -79,9 +80,9 @@ def sweep(spec, grid_text, output, steps, warmup, k, input_scale, h0_scale, thre
       a,b,c              a list
       start:stop:count   count values from start to stop, both included (linspace)
       start:stop         integer axes only: start, start+1, ..., stop-1 (seed=0:5 is 0..4)
-    Axes: cell (rnn, rnn-tanh, rnn-sigmoid, rnn-relu, lstm, gru, gru-seed, gru-reset_after),
-    activation, variant, forget_bias, hidden, inputs, init, gain, seed, steps, input_scale,
-    h0_scale.  SPEC.toml: the axes under [grid] (lists, single values or the strings
+    Axes: cell (every cell configuration: rnn, rnn-tanh, rnn-relu, lstm, gru-reset_after,
+    ...), activation, variant, forget_bias, hidden, inputs, init, gain, seed, steps,
+    input_scale, h0_scale.  SPEC.toml: the axes under [grid] (lists, single values or the strings
     above), warmup, k and threshold under [options].  See docs/sweep.md.
 
     \b
@@ -115,12 +116,13 @@ def sweep(spec, grid_text, output, steps, warmup, k, input_scale, h0_scale, thre
         if scheduler is None and dask_mode is None:
             summary = run_sweep(grid, output, workers=workers, progress=progress, plan=plan)
         else:
-            from ..sweep.executors import DaskExecutor, dask_client, default_workers
+            from .._threads import available_cores
+            from ..sweep.executors import DaskExecutor, dask_client
 
             if scheduler is not None:
                 where = f"Dask scheduler {scheduler}"
             else:
-                count = workers or default_workers()
+                count = workers or available_cores()
                 where = f"Dask LocalCluster ({count} worker{'s' if count != 1 else ''})"
             with dask_client(scheduler=scheduler, workers=workers) as client:
                 summary = run_sweep(grid, output, executor=DaskExecutor(client, where),

@@ -2,7 +2,7 @@
 
 import click
 
-from ._options import emit_json, json_option, note
+from ._options import CellChoice, cell_command, emit_json, given_cell_options, json_option, note
 
 
 def _check_writable(path):
@@ -31,9 +31,9 @@ def _progress_line(snap, baseline):
     return text
 
 
-@click.command(short_help="Train a cell on the adding or copy task; record gradient flow.")
-@click.option("--cell", type=click.Choice(["rnn", "lstm", "gru"]), required=True,
-              help="The cell.")
+@cell_command(options_after="seed",
+              short_help="Train a cell on the adding or copy task; record gradient flow.")
+@click.option("--cell", type=CellChoice(), required=True, help="The cell.")
 @click.option("--task", type=click.Choice(["adding", "copy"]), required=True,
               help="adding (Hochreiter & Schmidhuber 1997) or copy (copy-memory).")
 @click.option("--length", type=click.IntRange(min=2), required=True, help="Sequence length T.")
@@ -55,17 +55,11 @@ def _progress_line(snap, baseline):
               help="With --clip: a NaN/inf gradient becomes no step, or a random step of size c.")
 @click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True,
               help="Seeds weights, readout, data, evaluation batch.")
-@click.option("--activation", type=click.Choice(["tanh", "sigmoid", "relu"]), default=None,
-              help="RNN nonlinearity (default tanh).")
-@click.option("--variant", type=click.Choice(["seed", "reset_after"]), default=None,
-              help="GRU reset placement (default seed).")
 @click.option("--init", "scheme",
               type=click.Choice(["gaussian", "orthogonal", "xavier", "pytorch", "identity"]),
               default="pytorch", show_default=True, help="Initialiser of the cell.")
 @click.option("--gain", type=float, default=1.0, show_default=True,
               help="Scale of the recurrent matrices.")
-@click.option("--forget-bias", type=float, default=None,
-              help="LSTM only: added to b_f (1.0 is the usual choice).")
 @click.option("--memory", type=click.IntRange(min=1), default=10, show_default=True,
               help="Copy task: symbols to remember.")
 @click.option("--log-every", type=click.IntRange(min=1), default=None,
@@ -81,8 +75,8 @@ def _progress_line(snap, baseline):
 @click.option("--quiet", "-q", is_flag=True, help="No progress lines on stderr.")
 @json_option
 def train(cell, task, length, hidden, steps, batch, lr, optimizer, clip, clip_method,
-          on_non_finite, seed, activation, variant, scheme, gain, forget_bias, memory, log_every,
-          eval_batch, threads, history_path, output, quiet, as_json):
+          on_non_finite, seed, scheme, gain, memory, log_every, eval_batch, threads, history_path,
+          output, quiet, as_json, **cell_options):
     """Train a cell (--cell) and a linear readout on a long-dependency task, by exact BPTT.
 
     The adding problem reads the sum of two marked values from the last state (baseline MSE
@@ -104,12 +98,7 @@ def train(cell, task, length, hidden, steps, batch, lr, optimizer, clip, clip_me
     from ..io.atomic import atomic_path
     from ..training.loop import train as run_training
 
-    if activation is not None and cell != "rnn":
-        raise GradflowError(f"--activation applies to rnn only, not to {cell}")
-    if variant is not None and cell != "gru":
-        raise GradflowError(f"--variant applies to gru only, not to {cell}")
-    if forget_bias is not None and cell != "lstm":
-        raise GradflowError(f"--forget-bias applies to lstm only, not to {cell}")
+    options = given_cell_options(cell, cell_options)
     if memory != 10 and task != "copy":
         raise GradflowError("--memory applies to the copy task only")
     if clip is None and (clip_method != "norm" or on_non_finite != "zero"):
@@ -132,9 +121,9 @@ def train(cell, task, length, hidden, steps, batch, lr, optimizer, clip, clip_me
 
     result = run_training(
         cell, task, length, hidden, steps, batch=batch, lr=lr, optimizer=optimizer, clip=clip,
-        clip_method=clip_method, on_non_finite=on_non_finite, seed=seed, activation=activation,
-        variant=variant, init=scheme, gain=gain, forget_bias=forget_bias, memory=memory,
-        log_every=log_every, eval_batch=eval_batch, threads=threads, progress=progress,
+        clip_method=clip_method, on_non_finite=on_non_finite, seed=seed, init=scheme, gain=gain,
+        memory=memory, log_every=log_every, eval_batch=eval_batch, threads=threads,
+        progress=progress, **options,
     )
     history = result.history
     if history_path is not None:

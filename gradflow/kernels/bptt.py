@@ -1,6 +1,6 @@
 """Backpropagation through time: exact weight gradients from the per-step VJP kernels.
 
-Time indexing as in :mod:`gradflow.kernels.chains`: ``X[t]`` drives step ``t + 1``, which
+Time indexing as in :mod:`gradflow.kernels.trajectory`: ``X[t]`` drives step ``t + 1``, which
 leaves ``S[t]``; ``G[t]`` is the direct loss gradient ``dL/ds_{t+1}``.  Weight gradients use
 the kernel form of the cell: ``dWh`` (G, n, n), ``dWx`` (G, n, d), ``db`` (G, n) and ``dbhn``
 (n,), the last one fed by gate ``bhn_gate`` (-1: the cell has no ``b_hn``).
@@ -8,14 +8,19 @@ the kernel form of the cell: ``dWh`` (G, n, n), ``dWx`` (G, n, d), ``db`` (G, n)
 Per step, :func:`gradflow.kernels.dispatch.vjp` gives the gradient carried back, the gate
 pre-activation gradients ``delta_x`` (they multiply ``x`` and ``b_g``) and ``delta_h`` (it
 multiplies ``rec_in`` in ``W_gh``'s gradient), so these chains are the same for every cell.
+:func:`backpropagate` is the one backward recursion over a trajectory; the weight gradients
+(:func:`backward`) and Pascanu's norm-preservation measure
+(:func:`gradflow.kernels.regulariser.backward_norms`) both read it.
 """
+
+import math
 
 import numpy as np
 
 from . import dispatch
 from ._common import rmatvec_add
 from ._jit import kernel
-from .chains import input_projection, run
+from .trajectory import input_projection
 
 
 @kernel
@@ -38,17 +43,36 @@ def accumulate_step(x, delta_x, delta_h, rec_in, bhn_gate, dWh, dWx, db, dbhn):
 
 
 @kernel
-def backward(kind, option, Wh, Wx, b, bhn, bhn_gate, X, S, G, dWh, dWx, db, dbhn,
-             state_grads, input_grads):
-    """One backward sweep over a stored trajectory.
+def _norm(v):
+    """``||v||_2``, scaled by ``max|v|`` so that no square over- or underflows."""
+    acc = 0.0
+    peak = 0.0
+    for i in range(v.shape[0]):
+        peak = max(peak, abs(v[i]))
+    if peak == 0.0:
+        return 0.0
+    for i in range(v.shape[0]):
+        acc += (v[i] / peak) ** 2
+    return peak * math.sqrt(acc)
 
-    Adds the weight gradients of ``L`` (with ``dL/ds_t = G[t - 1]`` directly) to ``dWh``,
-    ``dWx``, ``db`` and ``dbhn``; writes the total gradients ``state_grads[t] = dL/ds_t``
-    (t = 0..T) and ``input_grads[t] = dL/dx`` of step ``t + 1``.
+
+@kernel
+def backpropagate(cell_id, option, Wh, Wx, b, bhn, X, S, G, state_grads, carried,
+                  with_weights, bhn_gate, dWh, dWx, db, dbhn, input_grads):
+    """The backward recursion ``dL/ds_t = J_{t+1}^T dL/ds_{t+1} + G[t - 1]`` over a trajectory.
+
+    Writes the total gradients ``state_grads[t] = dL/ds_t`` (t = 0..T), with ``dL/ds_t =
+    G[t - 1]`` directly.  When ``carried`` has T entries, ``carried[t]`` receives the norm
+    ``||J_{t+1}^T state_grads[t + 1]||`` of the part carried back through step ``t + 1``
+    (give it no entries to skip the norms).  With ``with_weights``, the weight gradients are
+    added to ``dWh``, ``dWx``, ``db`` and ``dbhn`` (``b_hn`` fed by gate ``bhn_gate``) and
+    ``input_grads[t]`` receives ``dL/dx`` of step ``t + 1``; without, those five arrays are
+    not touched (any size).
     """
     T = X.shape[0]
     Gates, n = b.shape
     m = S.shape[1]
+    norms = carried.shape[0] == T
     work = np.empty((4, n))
     xp = np.empty((Gates, n))
     delta_x = np.empty((Gates, n))
@@ -59,19 +83,35 @@ def backward(kind, option, Wh, Wx, b, bhn, bhn_gate, X, S, G, dWh, dWx, db, dbhn
         state_grads[T, i] = G[T - 1, i]
     for t in range(T - 1, -1, -1):
         input_projection(Wx, b, X[t], xp)
-        dispatch.vjp(kind, option, Wh, bhn, xp, S[t], state_grads[t + 1], back, delta_x,
+        dispatch.vjp(cell_id, option, Wh, bhn, xp, S[t], state_grads[t + 1], back, delta_x,
                      delta_h, rec_in, work)
-        accumulate_step(X[t], delta_x, delta_h, rec_in, bhn_gate, dWh, dWx, db, dbhn)
-        for j in range(X.shape[1]):
-            input_grads[t, j] = 0.0
-        for g in range(Gates):
-            rmatvec_add(Wx[g], delta_x[g], input_grads[t])
+        if with_weights:
+            accumulate_step(X[t], delta_x, delta_h, rec_in, bhn_gate, dWh, dWx, db, dbhn)
+            for j in range(X.shape[1]):
+                input_grads[t, j] = 0.0
+            for g in range(Gates):
+                rmatvec_add(Wx[g], delta_x[g], input_grads[t])
+        if norms:
+            carried[t] = _norm(back)
         for i in range(m):
             state_grads[t, i] = back[i] + (G[t - 1, i] if t > 0 else 0.0)
 
 
 @kernel
-def backward_by_lag(kind, option, Wh, Wx, b, bhn, bhn_gate, X, S, G, dWh, dWx, db, dbhn):
+def backward(cell_id, option, Wh, Wx, b, bhn, bhn_gate, X, S, G, dWh, dWx, db, dbhn,
+             state_grads, input_grads):
+    """One backward pass over a stored trajectory: :func:`backpropagate` with the weights.
+
+    Adds the weight gradients of ``L`` (with ``dL/ds_t = G[t - 1]`` directly) to ``dWh``,
+    ``dWx``, ``db`` and ``dbhn``; writes the total gradients ``state_grads[t] = dL/ds_t``
+    (t = 0..T) and ``input_grads[t] = dL/dx`` of step ``t + 1``.
+    """
+    backpropagate(cell_id, option, Wh, Wx, b, bhn, X, S, G, state_grads, np.empty(0), True,
+                  bhn_gate, dWh, dWx, db, dbhn, input_grads)
+
+
+@kernel
+def backward_by_lag(cell_id, option, Wh, Wx, b, bhn, bhn_gate, X, S, G, dWh, dWx, db, dbhn):
     """Weight gradients split by time lag (Pascanu, Mikolov & Bengio 2013, eq. 5).
 
     Lag ``l`` collects, over every loss term ``t``, the contribution of step ``k = t - l``:
@@ -101,7 +141,7 @@ def backward_by_lag(kind, option, Wh, Wx, b, bhn, bhn_gate, X, S, G, dWh, dWx, d
         k = t
         while live and k >= 1:
             lag = t - k
-            dispatch.vjp(kind, option, Wh, bhn, XP[k - 1], S[k - 1], v, back, delta_x,
+            dispatch.vjp(cell_id, option, Wh, bhn, XP[k - 1], S[k - 1], v, back, delta_x,
                          delta_h, rec_in, work)
             accumulate_step(X[k - 1], delta_x, delta_h, rec_in, bhn_gate, dWh[lag], dWx[lag],
                             db[lag], dbhn[lag])
@@ -114,28 +154,18 @@ def backward_by_lag(kind, option, Wh, Wx, b, bhn, bhn_gate, X, S, G, dWh, dWx, d
 
 
 @kernel
-def batch_forward(kind, option, Wh, Wx, b, bhn, X, S, bad):
-    """``chains.run`` for every sequence of a batch: ``X`` (B, T, d), ``S`` (B, T + 1, m).
-
-    ``bad[i]`` receives sequence ``i``'s first non-finite step, or -1.
-    """
-    for i in range(X.shape[0]):
-        bad[i] = run(kind, option, Wh, Wx, b, bhn, X[i], S[i])
-
-
-@kernel
-def batch_backward(kind, option, Wh, Wx, b, bhn, bhn_gate, X, S, G, dWh, dWx, db, dbhn,
+def batch_backward(cell_id, option, Wh, Wx, b, bhn, bhn_gate, X, S, G, dWh, dWx, db, dbhn,
                    state_grads, input_grads):
     """``backward`` for every sequence of a batch, weight gradients summed over the batch."""
     for i in range(X.shape[0]):
-        backward(kind, option, Wh, Wx, b, bhn, bhn_gate, X[i], S[i], G[i], dWh, dWx, db, dbhn,
+        backward(cell_id, option, Wh, Wx, b, bhn, bhn_gate, X[i], S[i], G[i], dWh, dWx, db, dbhn,
                  state_grads[i], input_grads[i])
 
 
 @kernel
-def batch_backward_by_lag(kind, option, Wh, Wx, b, bhn, bhn_gate, X, S, G, dWh, dWx, db,
+def batch_backward_by_lag(cell_id, option, Wh, Wx, b, bhn, bhn_gate, X, S, G, dWh, dWx, db,
                           dbhn):
     """``backward_by_lag`` for every sequence of a batch, summed over the batch."""
     for i in range(X.shape[0]):
-        backward_by_lag(kind, option, Wh, Wx, b, bhn, bhn_gate, X[i], S[i], G[i], dWh, dWx,
+        backward_by_lag(cell_id, option, Wh, Wx, b, bhn, bhn_gate, X[i], S[i], G[i], dWh, dWx,
                         db, dbhn)

@@ -1,6 +1,6 @@
 """Lyapunov spectra: QR re-orthonormalisation of ``J_t Q`` along a stored trajectory.
 
-Time indexing as in :mod:`gradflow.kernels.chains`: the Jacobian of step ``t + 1`` is evaluated
+Time indexing as in :mod:`gradflow.kernels.trajectory`: the Jacobian of step ``t + 1`` is evaluated
 at ``S[t]`` with input ``X[t]``.
 """
 
@@ -8,11 +8,12 @@ import numpy as np
 
 from . import dispatch
 from ._jit import kernel
-from .chains import input_projection
+from .trajectory import input_projection
 
 
 @kernel
-def qr_sweep(kind, option, Wh, Wx, b, bhn, X, S, Q, warmup, interval, log_r, qr_steps):
+def qr_reorthonormalisation(cell_id, option, Wh, Wx, b, bhn, X, S, Q, warmup, interval, log_r,
+                            qr_steps):
     """Evolve the orthonormal frame ``Q`` (m, k) by ``Q <- J_t Q`` and re-orthonormalise.
 
     A QR factorisation ``J_t ... J_s Q = Q' R`` is taken every ``interval`` steps, at the last
@@ -36,7 +37,7 @@ def qr_sweep(kind, option, Wh, Wx, b, bhn, X, S, Q, warmup, interval, log_r, qr_
     row = 0
     for t in range(T):
         input_projection(Wx, b, X[t], xp)
-        dispatch.jacobian(kind, option, Wh, bhn, xp, S[t], J, work)
+        dispatch.jacobian(cell_id, option, Wh, bhn, xp, S[t], J, work)
         np.dot(J, frame, product)
         step = t + 1
         if step <= warmup:

@@ -4,7 +4,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..activations import derivative
+from ..analysis.decay import decay
+from ..analysis.flowmap import flow_map
+from ..analysis.lyapunov import lyapunov
+from ..analysis.spectrum import spectrum
+from ..analysis.trajectory import trajectory
 from ..errors import GradflowError
+from .style import assign_colors
 
 #: The embedded default: the seed notes' story at matched size and initialisation.
 DEFAULT_HIDDEN = 32
@@ -86,22 +93,29 @@ class ModelReport:
         }
 
 
-def derivative_samples(model, xs, S):
-    """The derivative of every nonlinearity met along the trajectory, keyed by gate symbol.
+def derivative_samples(run):
+    """The derivative of every nonlinearity met along a trajectory, keyed by gate symbol.
+
+    Parameters
+    ----------
+    run : Trajectory
+        One sequence's trajectory.
 
     Returns
     -------
     dict of str to (activation name, ndarray)
         Flattened f'(a) over all steps and units.
     """
-    from ..activations import derivative
-
     return {symbol: (act, derivative(act, a).ravel())
-            for symbol, (act, a) in model.pre_activations(xs, S).items()}
+            for symbol, (act, a) in run.model.pre_activations(run.xs, run.states).items()}
 
 
 def collect(entries, xs_for, s0=None, *, progress=None, flow_ends=48, threshold=1e-3):
-    """Run every analysis the report shows.
+    """Run every analysis the report shows, on one trajectory per model.
+
+    Each model's inputs and initial state are checked and its trajectory computed once
+    (:func:`~gradflow.analysis.trajectory.trajectory`); the gradient decay, the flow map,
+    the spectra, the derivatives and the Lyapunov spectrum all measure that one run.
 
     Parameters
     ----------
@@ -111,7 +125,7 @@ def collect(entries, xs_for, s0=None, *, progress=None, flow_ends=48, threshold=
         ``xs_for(model) -> ndarray (T, d)``, the inputs of a model.
     s0 : ndarray, optional
         Initial state shared by every model (zeros by default).
-    progress : Progress, optional
+    progress : gradflow.progress.Progress, optional
     flow_ends : int
         End times of the flow map.
     threshold : float
@@ -121,33 +135,25 @@ def collect(entries, xs_for, s0=None, *, progress=None, flow_ends=48, threshold=
     -------
     list of ModelReport
     """
-    from ..analysis.decay import decay
-    from ..analysis.flowmap import flow_map
-    from ..analysis.lyapunov import lyapunov
-    from ..analysis.spectrum import spectrum
-    from ..io.arrays import as_state
-    from .style import assign_colors
-
     colors = assign_colors([m for _, m in entries])
     reports = []
     for (label, model), color in zip(entries, colors, strict=True):
         xs = xs_for(model)
         if xs.ndim != 2:
             raise GradflowError("report inputs must be one sequence of shape (T, d)")
-        state = as_state(s0, model.state_size)
-        tick = (lambda what, label=label: progress.step(f"{label}: {what}")) if progress \
-            else (lambda what: None)
-        S = model.run(xs, state)
-        d = decay(model, xs, state, threshold=threshold)
+        run = trajectory(model, xs, s0)
+        tick = (lambda what, label=label: progress.advance(note=f"{label}: {what}")) \
+            if progress else (lambda what: None)
+        d = decay(run, threshold=threshold)
         tick("gradient decay")
-        fm = flow_map(model, xs, state, ends=flow_ends)
+        fm = flow_map(run, ends=flow_ends)
         tick("flow map")
-        sp = spectrum(model, xs, state)
+        sp = spectrum(run)
         tick("spectra")
-        der = derivative_samples(model, xs, S)
-        ly = lyapunov(model, xs, state)
+        der = derivative_samples(run)
+        ly = lyapunov(run)
         tick("Lyapunov spectrum")
-        reports.append(ModelReport(label=label, model=model, color=color, steps=xs.shape[0],
+        reports.append(ModelReport(label=label, model=model, color=color, steps=run.steps,
                                    decay=d, flow=fm, spectrum=sp, derivatives=der, lyapunov=ly))
     return reports
 

@@ -45,12 +45,10 @@ def flow_map_figure(reports):
     fig = Figure(figsize=(12, 5.2), layout="constrained")
     axes = fig.subplots(1, len(pick))
     values = np.concatenate([r.flow.log10_norm2.compressed() for r in pick])
-    mesh = None
     for ax, r in zip(axes, pick, strict=True):
-        mesh = plots.plot_flow_map(r, ax=ax, vmin=float(values.min()),
-                                   vmax=float(values.max()), colorbar=False)
-    cb = fig.colorbar(mesh, ax=axes, fraction=0.04, pad=0.02)
-    cb.set_label(r"$\log_{10}\,\|\partial s_T/\partial s_t\|_2$")
+        plots.plot_flow_map(r, ax=ax, vmin=float(values.min()), vmax=float(values.max()),
+                            colorbar=False)
+    plots.flow_map_colorbar(fig, axes, source=axes[-1], fraction=0.04, pad=0.02)
     fig.suptitle("Gradient flow map over start time t and end time T", fontsize=12,
                  weight="bold")
     return fig

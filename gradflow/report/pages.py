@@ -9,12 +9,6 @@ from matplotlib.figure import Figure
 from . import plots
 from .style import PAGE
 
-_FORMULA = {
-    "rnn": "n² + nd + n",
-    "lstm": "4(n² + nd + n)",
-    "gru": "3(n² + nd + n)",
-}
-
 
 def _grid(count, max_cols=2):
     cols = min(count, max_cols)
@@ -34,11 +28,14 @@ def _panels(reports, draw, title):
     return fig, axes
 
 
+def _has_paths(r):
+    """Whether a model's state has separate hidden and cell paths (the LSTM's (h, c))."""
+    return r.decay.log10_norm2_c is not None
+
+
 def _parameter_line(r):
     m = r.model
-    formula = _FORMULA[m.cell]
-    if m.cell == "gru" and m.variant == "reset_after":
-        formula += " + n"
+    formula = m.parameter_formula_for(**m.options())
     return (f"{r.label}: {formula} = {m.parameter_count:,} parameters (n = {m.hidden}, "
             f"d = {m.inputs}), the same for every sequence length: one set of weights serves "
             "all steps")
@@ -89,15 +86,14 @@ def flow_map_page(reports):
     """The (t, T) heatmaps, one per model, on a shared colour scale."""
     values = np.concatenate([r.flow.log10_norm2.compressed() for r in reports] + [[0.0]])
     vmin, vmax = float(values.min()), float(values.max())
-    meshes = []
+    drawn = []
     fig, axes = _panels(
         reports,
-        lambda r, ax: meshes.append(plots.plot_flow_map(r, ax=ax, vmin=vmin, vmax=vmax,
-                                                        colorbar=False)),
+        lambda r, ax: drawn.append(plots.plot_flow_map(r, ax=ax, vmin=vmin, vmax=vmax,
+                                                       colorbar=False)),
         r"Gradient flow map: $\log_{10}\|\partial s_T/\partial s_t\|_2$ over start time t and "
         "end time T (black: exactly 0)")
-    cb = fig.colorbar(meshes[-1], ax=axes, fraction=0.03, pad=0.02)
-    cb.set_label(r"$\log_{10}\,\|\partial s_T/\partial s_t\|_2$")
+    plots.flow_map_colorbar(fig, axes, source=drawn[-1], fraction=0.03, pad=0.02)
     return fig
 
 
@@ -159,7 +155,7 @@ def jacobian_norm_page(reports):
 
 def lstm_page(reports):
     """LSTM hidden path against cell path."""
-    lstms = [r for r in reports if r.model.cell == "lstm"]
+    lstms = [r for r in reports if _has_paths(r)]
     fig, _ = _panels(lstms, lambda r, ax: plots.plot_lstm_paths(r, ax=ax),
                      "LSTM: the additive cell path c_t = F c_(t-1) + I C~ against the hidden path")
     return fig
@@ -174,7 +170,7 @@ def pdf_pages(reports, context):
     yield derivative_page(reports)
     yield lyapunov_page(reports)
     yield jacobian_norm_page(reports)
-    if any(r.model.cell == "lstm" for r in reports):
+    if any(_has_paths(r) for r in reports):
         yield lstm_page(reports)
 
 

@@ -11,17 +11,9 @@ import math
 import numpy as np
 from matplotlib import colors as mcolors
 
-from .style import CELL_COLORS, EXTRA_COLORS
+from .style import CELL_COLORS, EXTRA_COLORS, axes_or_new
 
 _MARKERS = ["o", "s", "^", "D", "v", "P", "X", "*"]
-
-
-def _axes(ax):
-    if ax is not None:
-        return ax
-    from matplotlib.figure import Figure
-
-    return Figure(figsize=(7, 4.5)).add_subplot()
 
 
 def curve_colors(curves):
@@ -55,7 +47,7 @@ def plot_phase_lambda(curves, *, ax=None, show_bound=True, gains=None):
     can never exceed; the legend gives the gain where the median crosses 0.  ``gains``
     ``(low, high)`` zooms on that window, the vertical scale fitted to the data in it.
     """
-    ax = _axes(ax)
+    ax = axes_or_new(ax)
     shades = curve_colors(curves)
     for i, (curve, color) in enumerate(zip(curves, shades, strict=True)):
         crossing = curve.crossing_gain
@@ -88,7 +80,7 @@ def plot_phase_decay(curves, *, ax=None, show_bound=True):
     Below zero the gradient norm ``||ds_T/ds_{T-k}||`` shrinks with the lag k (vanishing),
     above it grows (exploding); the dashed lines are ``log10(gamma sigma_max(W_h))``.
     """
-    ax = _axes(ax)
+    ax = axes_or_new(ax)
     shades = curve_colors(curves)
     for i, (curve, color) in enumerate(zip(curves, shades, strict=True)):
         crossing = curve.decay_crossing_gain
@@ -112,7 +104,7 @@ def plot_phase_decay(curves, *, ax=None, show_bound=True):
 
 def plot_chaotic_fraction(curves, *, ax=None):
     """Fraction of the seeds with lambda_1 > 0 against gain: the transition's sharpness."""
-    ax = _axes(ax)
+    ax = axes_or_new(ax)
     shades = curve_colors(curves)
     for i, (curve, color) in enumerate(zip(curves, shades, strict=True)):
         seeds = int(curve.seeds.max()) if curve.seeds.size else 0

@@ -9,14 +9,7 @@ import math
 import numpy as np
 
 from ..activations import activation_bound
-
-
-def _axes(ax):
-    if ax is not None:
-        return ax
-    from matplotlib.figure import Figure
-
-    return Figure(figsize=(7, 4.5)).add_subplot()
+from .style import axes_or_new
 
 
 def _finite_range(arrays, pad=0.5, floor=None):
@@ -39,7 +32,7 @@ def plot_decay(reports, *, ax=None, show_bound=True, show_horizon=True):
     gradient horizon is marked with a dot, and the threshold is a grey line.  Exactly zero
     products end their curve with an ``x`` at the bottom of the axes.
     """
-    ax = _axes(ax)
+    ax = axes_or_new(ax)
     curves = [r.decay.log10_norm2 for r in reports]
     lo, hi = _finite_range(curves)
     threshold = reports[0].decay.threshold
@@ -74,10 +67,14 @@ def plot_decay(reports, *, ax=None, show_bound=True, show_horizon=True):
 
 
 def plot_flow_map(report, *, ax=None, vmin=None, vmax=None, colorbar=True):
-    """Heatmap of ``log10 ||ds_T/ds_t||_2`` over start time t and end time T."""
+    """Heatmap of ``log10 ||ds_T/ds_t||_2`` over start time t and end time T; returns the Axes.
+
+    With ``colorbar=False`` the bar can be added later, shared by several maps on one colour
+    scale, with :func:`flow_map_colorbar`.
+    """
     from matplotlib import colors
 
-    ax = _axes(ax)
+    ax = axes_or_new(ax)
     fm = report.flow
     data = fm.log10_norm2
     finite = data.compressed()
@@ -90,8 +87,8 @@ def plot_flow_map(report, *, ax=None, vmin=None, vmax=None, colorbar=True):
     ends = fm.ends
     edges = np.concatenate([[0.5], (ends[1:] + ends[:-1]) / 2, [ends[-1] + 0.5]])
     t_edges = np.arange(fm.steps + 2) - 0.5
-    mesh = ax.pcolormesh(t_edges, edges, data, cmap="RdBu_r", norm=norm, shading="flat",
-                         rasterized=True)
+    ax.pcolormesh(t_edges, edges, data, cmap="RdBu_r", norm=norm, shading="flat",
+                  rasterized=True)
     if fm.exact_zero.any():
         zeros = np.ma.MaskedArray(np.ones(fm.exact_zero.shape), mask=~fm.exact_zero)
         ax.pcolormesh(t_edges, edges, zeros, cmap=colors.ListedColormap(["black"]),
@@ -104,9 +101,32 @@ def plot_flow_map(report, *, ax=None, vmin=None, vmax=None, colorbar=True):
     ax.set_title(report.label, color=report.color)
     ax.grid(False)
     if colorbar:
-        cb = ax.figure.colorbar(mesh, ax=ax, fraction=0.046, pad=0.02)
-        cb.set_label(r"$\log_{10}\,\|\partial s_T/\partial s_t\|_2$")
-    return mesh
+        flow_map_colorbar(ax.figure, ax, fraction=0.046, pad=0.02)
+    return ax
+
+
+def flow_map_colorbar(figure, ax, *, source=None, **kwargs):
+    """The colour bar of a flow map drawn by :func:`plot_flow_map`, beside ``ax``.
+
+    Parameters
+    ----------
+    figure : Figure or SubFigure
+        Where the bar goes.
+    ax : Axes or array of Axes
+        The Axes the bar takes its room from (all the panels of a shared colour scale).
+    source : Axes, optional
+        The Axes holding the map whose colours the bar shows (``ax`` by default).
+    **kwargs
+        Passed to ``figure.colorbar`` (``fraction``, ``pad``).
+
+    Returns
+    -------
+    Colorbar
+    """
+    mesh = (ax if source is None else source).collections[0]
+    cb = figure.colorbar(mesh, ax=ax, **kwargs)
+    cb.set_label(r"$\log_{10}\,\|\partial s_T/\partial s_t\|_2$")
+    return cb
 
 
 _MARKERS = ["o", "s", "^", "D", "v", "P"]
@@ -118,7 +138,7 @@ def plot_singular_values(report, *, ax=None):
     A matrix whose singular values all lie below ``1/gamma`` cannot stretch a gradient
     through its gate: ``gamma sigma_max < 1``.
     """
-    ax = _axes(ax)
+    ax = axes_or_new(ax)
     gammas = {}
     for i, (name, m) in enumerate(report.spectrum.matrices.items()):
         sv = m.singular_values
@@ -147,7 +167,7 @@ def plot_singular_values(report, *, ax=None):
 
 def plot_derivative_histogram(report, symbol, *, ax=None, bins=40):
     """Histogram of the derivative f' met by one gate along the run, against sup f'."""
-    ax = _axes(ax)
+    ax = axes_or_new(ax)
     activation, values = report.derivatives[symbol]
     gamma = activation_bound(activation).gamma
     ax.hist(values, bins=np.linspace(0, gamma, bins + 1), color=report.color, alpha=0.8)
@@ -170,7 +190,7 @@ def plot_lyapunov(reports, *, ax=None, floor=-6.0):
     Exponents below ``floor`` (and ``-inf``, directions the Jacobians annihilate) are not
     drawn; the axes say how many there are.
     """
-    ax = _axes(ax)
+    ax = axes_or_new(ax)
     notes = []
     lowest = 0.0
     for r in reports:
@@ -200,7 +220,7 @@ def plot_lyapunov(reports, *, ax=None, floor=-6.0):
 
 def plot_lstm_paths(report, *, ax=None):
     """LSTM: the whole state, the hidden path dh_T/dh_t and the cell path dc_T/dc_t."""
-    ax = _axes(ax)
+    ax = axes_or_new(ax)
     d = report.decay
     for values, style, name in ((d.log10_norm2, "-", "state (h, c)"),
                                 (d.log10_norm2_h, "--", r"hidden path $\partial h_T/\partial h_t$"),
@@ -225,7 +245,7 @@ def draw_summary_table(reports, *, ax=None, fontsize=8.5, row_height=None):
     """The summary table as real text (extractable from the PDF)."""
     import textwrap
 
-    ax = _axes(ax)
+    ax = axes_or_new(ax)
     ax.axis("off")
     rows = []
     for r in reports:

@@ -1,5 +1,9 @@
 """One look for every report: a colour per cell kind, fonts, sizes."""
 
+import itertools
+
+from matplotlib.figure import Figure
+
 #: Colour of each cell kind, the same on every page and in the gallery.
 CELL_COLORS = {
     "RNN-tanh": "#d62728",
@@ -29,24 +33,29 @@ RC = {
 #: Page size of the PDF (A4 landscape, inches).
 PAGE = (11.69, 8.27)
 
+#: Size of the figure a plot function draws on when it is given no Axes (inches).
+FIGURE = (7, 4.5)
 
-def kind_of(model):
-    """The colour key of a model: ``"RNN-tanh"``, ``"LSTM"``, ``"GRU-reset_after"``."""
-    if model.cell == "rnn":
-        return f"RNN-{model.activation}"
-    if model.cell == "gru" and model.variant == "reset_after":
-        return "GRU-reset_after"
-    return model.cell.upper()
+
+def axes_or_new(ax):
+    """``ax`` itself, or the Axes of a new figure of size :data:`FIGURE` (no pyplot state)."""
+    if ax is not None:
+        return ax
+    return Figure(figsize=FIGURE).add_subplot()
 
 
 def assign_colors(models):
-    """One colour per model: its kind's colour, or a fresh one when the kind repeats."""
+    """One colour per model: its kind's, or a fresh one when the kind repeats or has none.
+
+    The kind is the registry's label of the model's configuration (``model.kind``), so a cell
+    added to the registry without a colour here still gets one of :data:`EXTRA_COLORS`.
+    """
     used = set()
-    extra = iter(EXTRA_COLORS * 10)
+    extra = itertools.cycle(EXTRA_COLORS)
     colors = []
     for model in models:
-        color = CELL_COLORS[kind_of(model)]
-        if color in used:
+        color = CELL_COLORS.get(model.kind)
+        if color is None or color in used:
             color = next(extra)
         used.add(color)
         colors.append(color)

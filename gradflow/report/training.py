@@ -11,6 +11,7 @@ import os
 import numpy as np
 from matplotlib.figure import Figure
 
+from ..cells import cell_class
 from ..errors import GradflowError
 from .style import CELL_COLORS, EXTRA_COLORS, PAGE
 
@@ -70,13 +71,22 @@ def load_history(path):
     return doc
 
 
-def history_color(doc, index):
-    """The cell's colour (as on every other page), or a spare one for repeats."""
+def history_kind(doc):
+    """The cell kind of a history's run (``"RNN-tanh"``, ``"LSTM"``), from the registry.
+
+    None when the history names a cell or an option the registry does not know.
+    """
     cfg = doc.get("config", {})
-    kind = str(cfg.get("cell", "")).upper()
-    if kind == "RNN":
-        kind = f"RNN-{cfg.get('activation', 'tanh')}"
-    return CELL_COLORS.get(kind, EXTRA_COLORS[index % len(EXTRA_COLORS)])
+    try:
+        cls = cell_class(cfg.get("cell"))
+        return cls.kind_for(**{name: cfg.get(name) for name in cls.stored_options()})
+    except GradflowError:
+        return None
+
+
+def history_color(doc, index):
+    """The cell's colour (as on every other page), or a spare one for other kinds."""
+    return CELL_COLORS.get(history_kind(doc), EXTRA_COLORS[index % len(EXTRA_COLORS)])
 
 
 def _title(doc):

@@ -2,7 +2,7 @@
 
 Every executor has ``run(function, points)``, a generator of ``(point, row)`` pairs in the
 order the points finish; the points are submitted in the order given.  ``function`` is
-:func:`gradflow.analysis.sweep.evaluate_point` (or a stand-in with its contract: it returns
+:func:`gradflow.sweep.evaluate.evaluate_point` (or a stand-in with its contract: it returns
 an error row rather than raise), so an exception out of an executor means the machinery
 failed, not the analysis: a worker process that died, a Dask worker without gradflow.  A
 Dask worker lost while computing a point (``KilledWorker``) is the exception: that point is
@@ -14,19 +14,13 @@ Dask is optional (``pip install 'gradflow[dask]'``) and imported only by
 
 import contextlib
 import logging
-import os
 import re
 import uuid
 
+from .. import validation
+from .._threads import available_cores
 from ..errors import GradflowError
-
-
-def default_workers():
-    """The cores this process may use."""
-    try:
-        return len(os.sched_getaffinity(0))
-    except (AttributeError, OSError):  # pragma: no cover - not Linux
-        return os.cpu_count() or 1
+from .schema import error_row
 
 
 class SerialExecutor:
@@ -50,7 +44,7 @@ class ProcessExecutor:
     """
 
     def __init__(self, workers):
-        self.workers = int(workers)
+        self.workers = validation.integer(workers, "workers", minimum=1)
         self.description = f"{self.workers} local process{'es' if self.workers != 1 else ''}"
 
     def run(self, function, points):
@@ -150,7 +144,7 @@ def dask_client(*, scheduler=None, workers=None, timeout=10):
             client.close()
         return
     cluster = distributed.LocalCluster(
-        n_workers=workers or default_workers(), threads_per_worker=1, processes=True,
+        n_workers=workers or available_cores(), threads_per_worker=1, processes=True,
         dashboard_address=None, silence_logs=logging.ERROR)
     try:
         client = distributed.Client(cluster)
@@ -200,8 +194,6 @@ class DaskExecutor:
                                             f"({point.describe()}): {type(exc).__name__}: "
                                             f"{exc}; is gradflow installed on every "
                                             "worker?") from None
-                    from ..analysis.sweep import error_row
-
                     row = error_row(point, f"the Dask worker died while computing this point "
                                            f"(KilledWorker: {exc})")
                 yield point, row

@@ -1,7 +1,7 @@
 """Running a sweep: which points are left, where they run, and the results file they go to.
 
 Resume semantics: a point is identified by its key (a hash of its parameters, see
-:attr:`gradflow.analysis.sweep.SweepPoint.key`).  Rerunning a sweep with the same output
+:attr:`gradflow.sweep.point.SweepPoint.key`).  Rerunning a sweep with the same output
 computes only the points whose key is not in the file yet; failed points are kept as
 recorded unless ``retry_failed``.  An output that holds points outside the grid is refused
 (a results file belongs to one grid); a grid that extends the one already run (more seeds,
@@ -11,8 +11,13 @@ more gains, with the same shared options) is fine: only the new points are compu
 import time
 from dataclasses import dataclass, fields
 
-from ..analysis.sweep import SweepPoint, evaluate_point
+from .. import validation
+from .._threads import available_cores
 from ..errors import GradflowError
+from ..progress import Progress
+from .evaluate import evaluate_point
+from .executors import DaskExecutor, ProcessExecutor, SerialExecutor
+from .point import SweepPoint
 from .store import ResultsFile
 
 
@@ -124,15 +129,12 @@ def plan_sweep(grid, output, *, retry_failed=False):
 
 
 def _executor(executor, client, workers):
-    from .executors import DaskExecutor, ProcessExecutor, SerialExecutor, default_workers
-
     if executor is not None:
         return executor
     if client is not None:
         return DaskExecutor(client)
-    workers = default_workers() if workers is None else int(workers)
-    if workers < 1:
-        raise GradflowError(f"workers must be a positive integer; got {workers}")
+    workers = available_cores() if workers is None else validation.integer(
+        workers, "workers", minimum=1)
     return SerialExecutor() if workers == 1 else ProcessExecutor(workers)
 
 
@@ -161,7 +163,7 @@ def run_sweep(grid, output, *, workers=None, client=None, executor=None, retry_f
     progress : bool or None
         Draw the progress line on stderr (None: when stderr is a terminal).
     evaluate : callable
-        The per-point function; :func:`~gradflow.analysis.sweep.evaluate_point`.
+        The per-point function; :func:`~gradflow.sweep.evaluate.evaluate_point`.
     plan : SweepPlan, optional
         From :func:`plan_sweep` with the same grid and output (else made here).
 
@@ -187,19 +189,33 @@ def run_sweep(grid, output, *, workers=None, client=None, executor=None, retry_f
     return _summary(plan, ordered, runner, start)
 
 
-def _compute(plan, runner, evaluate, progress, rows):
-    from .progress import SweepProgress
+def progress_note(done, total, reused=0, failed=0):
+    """The counts after the progress bar: ``"37/192 points (12 already done), 2 failed"``."""
+    text = f"{done}/{total} points"
+    if reused:
+        text += f" ({reused} already done)"
+    if failed:
+        text += f", {failed} failed"
+    return text
 
+
+def _compute(plan, runner, evaluate, progress, rows):
     results = plan.results
     results.open()
     try:
-        bar = SweepProgress(len(plan.points), plan.reused,
-                            sum(p.cost() for p in plan.pending), enabled=progress)
+        # the bar counts the points' estimated costs, so its ETA weighs heavy points more
+        costs = {p.key: round(p.cost()) for p in plan.pending}
+        total, done, failed = len(plan.points), plan.reused, 0
+        bar = Progress(sum(costs.values()), label="sweep", show_pos=False, enabled=progress,
+                       note=progress_note(done, total, plan.reused))
         try:
             for point, row in runner.run(evaluate, plan.pending):
                 results.append(row)
                 rows[point.key] = row
-                bar.update(point.cost(), failed=row["status"] != "ok")
+                done += 1
+                failed += row["status"] != "ok"
+                bar.advance(costs[point.key],
+                            note=progress_note(done, total, plan.reused, failed))
         finally:
             bar.close()
         ordered = [rows[p.key] for p in plan.points]

@@ -24,9 +24,9 @@ import contextlib
 import csv
 import os
 
-from ..analysis.sweep import column_types, result_columns
 from ..errors import GradflowError
 from ..io.atomic import atomic_path
+from .schema import column_types, result_columns
 
 #: Results formats by file extension.
 FORMATS = {".csv": "csv", ".parquet": "parquet"}

@@ -1,27 +1,25 @@
 """Optimisers on a dict of float64 arrays, updated in place: Adam and plain SGD."""
 
-import math
-
 import numpy as np
 
+from .. import validation
 from ..errors import GradflowError
 
-#: Optimiser names.
-OPTIMIZERS = ("adam", "sgd")
-#: Default learning rate of each optimiser.
-DEFAULT_LR = {"adam": 1e-3, "sgd": 1e-2}
 
-
-def _rate(value, name, *, low=0.0, high=math.inf, closed_low=False):
+def _within(value, name, interval, **bounds):
+    """:func:`gradflow.validation.real`, every failure (NaN and inf too) naming the interval."""
     try:
-        v = float(value)
-    except (TypeError, ValueError):
-        raise GradflowError(f"{name} must be a number; got {value!r}") from None
-    ok = math.isfinite(v) and (v >= low if closed_low else v > low) and v < high
-    if not ok:
-        bounds = f"[{low:g}, {high:g})" if closed_low else f"({low:g}, {high:g})"
-        raise GradflowError(f"{name} must lie in {bounds}; got {value!r}")
-    return v
+        return validation.real(value, name, **bounds)
+    except GradflowError:
+        raise GradflowError(f"{name} must lie in {interval}; got {value!r}") from None
+
+
+def _step_size(value, name):
+    return _within(value, name, "(0, inf)", minimum=0.0, low_open=True)
+
+
+def _decay_rate(value, name):
+    return _within(value, name, "[0, 1)", minimum=0.0, maximum=1.0, high_open=True)
 
 
 class Adam:
@@ -48,12 +46,13 @@ class Adam:
     """
 
     name = "adam"
+    default_lr = 1e-3
 
-    def __init__(self, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8):
-        self.lr = _rate(lr, "lr")
-        self.beta1 = _rate(beta1, "beta1", high=1.0, closed_low=True)
-        self.beta2 = _rate(beta2, "beta2", high=1.0, closed_low=True)
-        self.eps = _rate(eps, "eps")
+    def __init__(self, lr=default_lr, beta1=0.9, beta2=0.999, eps=1e-8):
+        self.lr = _step_size(lr, "lr")
+        self.beta1 = _decay_rate(beta1, "beta1")
+        self.beta2 = _decay_rate(beta2, "beta2")
+        self.eps = _step_size(eps, "eps")
         self.t = 0
         self._m = {}
         self._v = {}
@@ -89,9 +88,10 @@ class SGD:
     """
 
     name = "sgd"
+    default_lr = 1e-2
 
-    def __init__(self, lr=1e-2):
-        self.lr = _rate(lr, "lr")
+    def __init__(self, lr=default_lr):
+        self.lr = _step_size(lr, "lr")
         self.t = 0
 
     def step(self, params, grads):
@@ -105,9 +105,11 @@ class SGD:
         return {"optimizer": "sgd", "lr": self.lr}
 
 
+#: Optimisers by name.
+OPTIMIZERS = {cls.name: cls for cls in (Adam, SGD)}
+
+
 def make_optimizer(name, lr=None):
-    """Build an optimiser by name; ``lr=None`` takes its default (``DEFAULT_LR``)."""
-    if name not in OPTIMIZERS:
-        raise GradflowError(f"optimizer must be one of {', '.join(OPTIMIZERS)}; got {name!r}")
-    lr = DEFAULT_LR[name] if lr is None else lr
-    return Adam(lr) if name == "adam" else SGD(lr)
+    """Build an optimiser by name; ``lr=None`` takes its ``default_lr``."""
+    cls = OPTIMIZERS[validation.choice(name, "optimizer", tuple(OPTIMIZERS))]
+    return cls(cls.default_lr if lr is None else lr)

@@ -10,10 +10,16 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..errors import GradflowError
+from .. import validation
 
 #: Task names.
 TASKS = ("adding", "copy")
+
+
+def _describe(task):
+    return {"name": task.name, "length": task.length, "inputs": task.inputs,
+            "outputs": task.outputs, "output_steps": task.output_steps,
+            "baseline": task.baseline, "baseline_words": task.baseline_words}
 
 
 @dataclass(frozen=True)
@@ -39,10 +45,8 @@ class AddingProblem:
     output_steps = 1
 
     def __post_init__(self):
-        if isinstance(self.length, bool) or not isinstance(self.length, int | np.integer) \
-                or self.length < 2:
-            raise GradflowError(f"length must be an integer >= 2 for the adding problem; "
-                                f"got {self.length!r}")
+        validation.integer(self.length, "length", minimum=2,
+                           rule="an integer >= 2 for the adding problem")
 
     @property
     def baseline(self):
@@ -53,6 +57,10 @@ class AddingProblem:
     def baseline_words(self):
         """How the baseline is reached."""
         return "always predicting 1 (the mean of the sum)"
+
+    def describe(self):
+        """The task section of a training history."""
+        return _describe(self)
 
     def sample(self, rng, batch):
         """Draw ``batch`` sequences: inputs (B, T, 2) and targets (B,)."""
@@ -107,19 +115,12 @@ class CopyMemory:
     name = "copy"
 
     def __post_init__(self):
-        for key in ("memory", "symbols"):
-            value = getattr(self, key)
-            if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 1:
-                raise GradflowError(f"{key} must be a positive integer; got {value!r}")
-        if self.symbols < 2:
-            raise GradflowError(f"symbols must be at least 2; got {self.symbols}")
+        validation.integer(self.memory, "memory", minimum=1)
+        validation.integer(self.symbols, "symbols", minimum=2)
         need = 2 * self.memory + 1
-        if isinstance(self.length, bool) or not isinstance(self.length, int | np.integer) \
-                or self.length < need:
-            raise GradflowError(
-                f"length must be an integer >= {need} for the copy task with memory "
-                f"{self.memory} (symbols, a delimiter, the recall); got {self.length!r}"
-            )
+        validation.integer(self.length, "length", minimum=need,
+                           rule=f"an integer >= {need} for the copy task with memory "
+                                f"{self.memory} (symbols, a delimiter, the recall)")
 
     @property
     def inputs(self):
@@ -145,6 +146,10 @@ class CopyMemory:
     def baseline_words(self):
         """How the baseline is reached."""
         return f"a uniform guess over the {self.symbols} symbols"
+
+    def describe(self):
+        """The task section of a training history, with the memory and the alphabet size."""
+        return {**_describe(self), "memory": self.memory, "symbols": self.symbols}
 
     def sample(self, rng, batch):
         """Draw ``batch`` sequences: inputs (B, T, symbols + 2), targets (B, memory) in 0..S-1."""
@@ -177,8 +182,7 @@ class CopyMemory:
 
 def make_task(name, length, *, memory=10):
     """Build a task by name: ``"adding"`` or ``"copy"``."""
+    validation.choice(name, "task", TASKS)
     if name == "adding":
         return AddingProblem(length)
-    if name == "copy":
-        return CopyMemory(length, memory=memory)
-    raise GradflowError(f"task must be one of {', '.join(TASKS)}; got {name!r}")
+    return CopyMemory(length, memory=memory)

@@ -1,27 +1,19 @@
-"""Chains over time built on the per-cell kernels: trajectories, Jacobian stacks, all-lag norms.
+"""A certified estimate of the spectral norm of a matrix, warm-started from a previous one.
 
-Time indexing: ``X[t]`` is the input of step ``t + 1``; ``S[0]`` is the initial state and
-``S[t + 1]`` the state after step ``t + 1``; the Jacobian of step ``t + 1`` is evaluated at
-``S[t]`` with input ``X[t]``.
-
-The all-lag sweep keeps the transposed running product ``R = P_k^T`` (m, m) times an exact
-power of two, so a new lag is one BLAS product ``R <- J^T R`` (for LSTM only the dense half of
-``J``: its right half is diagonal).  The spectral norm of each lag comes from a block of
-``PROBES`` vectors warm-started from the previous lag (the output-side singular vectors of
-``P_k`` converge as k grows), refined by subspace iteration with Rayleigh-Ritz and accepted
-only under a certified upper bound; otherwise an exact eigen-solve of the Gram matrix is used.
+The norm comes from a block of ``PROBES`` orthonormal vectors, typically the previous
+matrix's (the output-side singular vectors of a suffix product ``P_k`` converge as ``k``
+grows), refined by subspace iteration with Rayleigh-Ritz and accepted only under a certified
+upper bound (:func:`top_eigenvalue`); otherwise an exact eigen-solve of the Gram matrix is
+used.  Every norm returned is within ``TOLERANCE`` (relative, on ``sigma_max^2``) of the exact
+one, whatever the spectrum.
 """
 
 import math
 
 import numpy as np
-from numba import prange
 
-from . import dispatch, lstm
-from ._common import matvec_add
-from ._jit import kernel, parallel_kernel
-
-LOG10_2 = math.log10(2.0)
+from ._jit import kernel
+from .scaling import LOG10_2, in_range, renormalise, sum_squares
 
 #: Width of the warm-started block of vectors that estimates each spectral norm.
 PROBES = 8
@@ -30,63 +22,10 @@ EXACT_BELOW = 3 * PROBES
 #: A norm is accepted when ``sigma_max^2`` is certified to this relative width: the reported
 #: log10 is then within ``TOLERANCE / (2 ln 10) ~ 2e-11`` of the exact one.
 TOLERANCE = 1e-10
-#: Subspace iterations per lag before the exact fallback.
+#: Subspace iterations per matrix before the exact fallback.
 MAX_ITERATIONS = 12
-#: After this many consecutive fallbacks, ``step_log10_norms`` tries the estimator only every
-#: SKIP-th step.
-SKIP = 8
-#: The running product is rescaled once its Frobenius norm leaves [2^-RANGE, 2^RANGE].
-RANGE = 64
-#: A matrix whose squared Frobenius norm leaves [SMALLEST, LARGEST] is renormalised before its
-#: norm is estimated, so that squares of squares stay far inside float64.
-SMALLEST = 2.0**-400
-LARGEST = 2.0**400
 
 
-@kernel
-def input_projection(Wx, b, x, xp):
-    """``xp[g] = Wx[g] @ x + b[g]`` for every gate ``g``."""
-    for g in range(Wx.shape[0]):
-        matvec_add(Wx[g], x, b[g], xp[g])
-
-
-@kernel
-def run(kind, option, Wh, Wx, b, bhn, X, S):
-    """Fill ``S[1:]`` from ``S[0]``; return the first step whose state is non-finite, else -1."""
-    G, n = b.shape
-    work = np.empty((4, n))
-    xp = np.empty((G, n))
-    for t in range(X.shape[0]):
-        input_projection(Wx, b, X[t], xp)
-        dispatch.step(kind, option, Wh, bhn, xp, S[t], S[t + 1], work)
-        for i in range(S.shape[1]):
-            if not np.isfinite(S[t + 1, i]):
-                return t + 1
-    return -1
-
-
-@parallel_kernel
-def batch_run(kind, option, Wh, Wx, b, bhn, X, S, bad):
-    """``run`` for every sequence of a batch in parallel: ``X`` (B, T, d), ``S`` (B, T + 1, m).
-
-    ``bad[i]`` receives sequence ``i``'s first non-finite step, or -1.
-    """
-    for i in prange(X.shape[0]):
-        bad[i] = run(kind, option, Wh, Wx, b, bhn, X[i], S[i])
-
-
-@kernel
-def step_jacobians(kind, option, Wh, Wx, b, bhn, X, S, Js):
-    """Fill ``Js[t]`` with the Jacobian of step ``t + 1``."""
-    G, n = b.shape
-    work = np.empty((4, n))
-    xp = np.empty((G, n))
-    for t in range(X.shape[0]):
-        input_projection(Wx, b, X[t], xp)
-        dispatch.jacobian(kind, option, Wh, bhn, xp, S[t], Js[t], work)
-
-
-# ---------------------------------------------------------------------- spectral norms
 @kernel
 def exact_top_eigenvalue(A, gram):
     """``sigma_max(A)^2`` as the largest eigenvalue of the Gram matrix ``A^T A`` (LAPACK).
@@ -399,7 +338,7 @@ def top_eigenvalue(A, frobenius2, V, Y, W, H, values, vectors, spare, gram, stat
 
 
 @kernel
-def _new_estimator(m, p):
+def new_estimator(m, p):
     """Work arrays of ``top_eigenvalue`` for an (m, m) matrix, start block seeded."""
     V = np.empty((m, p))
     _seed_vectors(V)
@@ -408,13 +347,13 @@ def _new_estimator(m, p):
 
 
 @kernel
-def _log10_norm(A, frobenius2, base, estimator, stats):
+def log10_norm(A, frobenius2, base, estimator, stats):
     """``base + log10 sigma_max(A)``; ``-inf`` for an exactly zero ``A``.
 
     ``A`` may be rescaled in place by a power of two when its squares leave float64's range.
     """
-    if not _in_range(frobenius2):
-        shift = _renormalise(A)
+    if not in_range(frobenius2):
+        shift = renormalise(A)
         if shift is None:
             return -np.inf
         base += shift * LOG10_2
@@ -427,242 +366,3 @@ def _log10_norm(A, frobenius2, base, estimator, stats):
     else:
         lam = top_eigenvalue(A, frobenius2, V, Y, W, H, values, vectors, spare, gram, stats)
     return base + 0.5 * math.log10(lam)
-
-
-@kernel
-def sum_squares(A):
-    """``||A||_F^2`` (a vectorised reduction)."""
-    acc = 0.0
-    for i in range(A.shape[0]):
-        for j in range(A.shape[1]):
-            acc += A[i, j] * A[i, j]
-    return acc
-
-
-@kernel
-def _peak(A):
-    """``max |A|``."""
-    peak = 0.0
-    for i in range(A.shape[0]):
-        for j in range(A.shape[1]):
-            peak = max(peak, abs(A[i, j]))
-    return peak
-
-
-@kernel
-def _measure(R, n_block, Bh, Bc, sums):
-    """``sums[0] = ||R||_F^2``; with blocks, also copy out the diagonal blocks.
-
-    The blocks go to ``Bh`` and ``Bc``, their squared Frobenius norms to ``sums[1:3]``.
-    """
-    sums[0] = sum_squares(R)
-    nb = n_block
-    if nb > 0:
-        for i in range(nb):
-            for j in range(nb):
-                Bh[i, j] = R[i, j]
-        for i in range(nb):
-            for j in range(nb):
-                Bc[i, j] = R[nb + i, nb + j]
-        sums[1] = sum_squares(Bh)
-        sums[2] = sum_squares(Bc)
-
-
-@kernel
-def _in_range(frobenius2):
-    """Whether ``||A||_F^2`` leaves room for the estimator's fourth powers (2^-400 .. 2^400)."""
-    return SMALLEST < frobenius2 < LARGEST
-
-
-@kernel
-def _renormalise(A):
-    """Bring ``max|A|`` into [1/2, 1) by an exact power of two.
-
-    Returns the exponent removed (``A = A_new * 2**shift``), or None for an exactly zero ``A``.
-    """
-    peak = _peak(A)
-    if peak == 0.0:
-        return None
-    shift = math.frexp(peak)[1]
-    _rescale(A, shift)
-    return shift
-
-
-@kernel
-def _rescale(R, shift):
-    """``R *= 2**-shift`` (exact)."""
-    scale = math.ldexp(1.0, -shift)
-    for i in range(R.shape[0]):
-        for j in range(R.shape[1]):
-            R[i, j] *= scale
-
-
-@kernel
-def jacobian_step(kind, option, Wh, Wx, b, bhn, x, s, shift, J, diag_h, diag_c, xp, work):
-    """The Jacobian of the step leaving ``s`` with input ``x``, times ``2**-shift`` (exact).
-
-    For LSTM only the nonzero parts: ``J`` (2n, n) the dense left half, ``diag_h``/``diag_c``
-    the diagonal right half; for the other cells ``J`` (m, m).
-    """
-    input_projection(Wx, b, x, xp)
-    scale = math.ldexp(1.0, -shift)
-    if kind == dispatch.LSTM:
-        lstm.jacobian_blocks(Wh, xp, s, J, diag_h, diag_c, scale, work)
-    else:
-        dispatch.jacobian(kind, option, Wh, bhn, xp, s, J, work)
-        if shift != 0:
-            _rescale(J, shift)
-
-
-@kernel
-def advance(kind, J, diag_h, diag_c, R, R_next):
-    """``R_next = J^T R``: one more factor on the transposed running product."""
-    if kind == dispatch.LSTM:
-        # J = [[A, diag(diag_h)], [B, diag(diag_c)]], J = [A; B] its dense left half
-        n = J.shape[1]
-        m = R.shape[1]
-        np.dot(J.T, R, R_next[:n])
-        for j in range(n):
-            a = diag_h[j]
-            f = diag_c[j]
-            for i in range(m):
-                R_next[n + j, i] = a * R[j, i] + f * R[n + j, i]
-    else:
-        np.dot(J.T, R, R_next)
-
-
-@kernel
-def new_sweep_state(kind, m, G, n, n_block):
-    """Work arrays of ``sweep``, allocated once per sequence.
-
-    ``(R, R_next, J, diag_h, diag_c, xp, work, Bh, Bc, sums)`` and the three norm estimators
-    (full product, h block, c block).
-    """
-    R = np.eye(m)
-    R_next = np.empty((m, m))
-    J = np.empty((m, n)) if kind == dispatch.LSTM else np.empty((m, m))
-    nb = max(n_block, 1)
-    arrays = (R, R_next, J, np.empty(n), np.empty(n), np.empty((G, n)), np.empty((4, n)),
-              np.empty((nb, nb)), np.empty((nb, nb)), np.empty(3))
-    p_block = min(PROBES, nb)
-    return (arrays, _new_estimator(m, min(PROBES, m)), _new_estimator(nb, p_block),
-            _new_estimator(nb, p_block))
-
-
-@kernel
-def next_shift(frobenius2):
-    """The power of two to divide the next factor by: 0 while ``||R||_F`` is in range."""
-    size = math.frexp(math.sqrt(frobenius2))[1]
-    return size if abs(size) > RANGE else 0
-
-
-@kernel
-def sweep(kind, option, Wh, Wx, b, bhn, X, S, n_block, out, out_h, out_c, stats):
-    """The all-lag backward sweep behind ``suffix_log10_norms``, with counters.
-
-    ``stats`` (3,) accumulates ``[norms, subspace iterations, exact fallbacks]``.
-    """
-    T = X.shape[0]
-    m = S.shape[1]
-    G, n = b.shape
-    arrays, full, est_h, est_c = new_sweep_state(kind, m, G, n, n_block)
-    R, R_next, J, diag_h, diag_c, xp, work, Bh, Bc, sums = arrays
-    exponent = 0
-    shift = 0
-    out[0] = 0.0
-    if n_block > 0:
-        out_h[0] = 0.0
-        out_c[0] = 0.0
-    zero = False
-    for k in range(1, T + 1):
-        if zero:
-            out[k] = -np.inf
-            if n_block > 0:
-                out_h[k] = -np.inf
-                out_c[k] = -np.inf
-            continue
-        t = T - k
-        jacobian_step(kind, option, Wh, Wx, b, bhn, X[t], S[t], shift, J, diag_h, diag_c,
-                      xp, work)
-        advance(kind, J, diag_h, diag_c, R, R_next)
-        R, R_next = R_next, R
-        exponent += shift
-        _measure(R, n_block, Bh, Bc, sums)
-        if not _in_range(sums[0]):
-            # one step took the product far out of range (or to zero): renormalise it here
-            step = _renormalise(R)
-            if step is None:
-                zero = True
-                out[k] = -np.inf
-                if n_block > 0:
-                    out_h[k] = -np.inf
-                    out_c[k] = -np.inf
-                continue
-            exponent += step
-            _measure(R, n_block, Bh, Bc, sums)
-        base = exponent * LOG10_2
-        out[k] = _log10_norm(R, sums[0], base, full, stats)
-        if n_block > 0:
-            out_h[k] = _log10_norm(Bh, sums[1], base, est_h, stats)
-            out_c[k] = _log10_norm(Bc, sums[2], base, est_c, stats)
-        shift = next_shift(sums[0])
-
-
-@kernel
-def suffix_log10_norms(kind, option, Wh, Wx, b, bhn, X, S, n_block, out, out_h, out_c):
-    """All-lag spectral norms of the suffix products ``P_k = ds_T/ds_{T-k}``, k = 0..T.
-
-    A backward sweep: ``P_k = P_{k-1} J_{T-k+1}`` with ``J`` recomputed from the stored states,
-    so memory is O(T m + m^2).  The running product is kept as ``R * 2**e`` with the integer
-    exponent ``e`` carried exactly, so no lag over- or underflows.  ``out[k]`` receives
-    ``log10 ||P_k||_2`` (``-inf`` once the product is exactly zero).  With ``n_block > 0``
-    (LSTM, state (h, c)), ``out_h`` and ``out_c`` receive the norms of the diagonal blocks
-    ``dh_T/dh_{T-k}`` and ``dc_T/dc_{T-k}``.
-    """
-    stats = np.zeros(3, dtype=np.int64)
-    sweep(kind, option, Wh, Wx, b, bhn, X, S, n_block, out, out_h, out_c, stats)
-
-
-@kernel
-def step_log10_norms(kind, option, Wh, Wx, b, bhn, X, S, out, stats):
-    """``out[t] = log10 ||J_{t+1}||_2`` for every step Jacobian along a stored trajectory.
-
-    The Jacobians are formed one at a time (memory O(m^2)), and each norm comes from the same
-    certified estimator as the sweep, warm-started from the previous step; a single step's
-    spectrum is often too flat to certify (LSTM), and after a run of such steps the estimator
-    is tried only every ``SKIP``-th step, the rest going straight to the exact Gram eigenvalue.
-    ``-inf`` marks an exactly zero Jacobian.  ``stats`` (3,) as in ``sweep``.
-    """
-    m = S.shape[1]
-    G, n = b.shape
-    J = np.empty((m, m))
-    xp = np.empty((G, n))
-    work = np.empty((4, n))
-    estimator = _new_estimator(m, min(PROBES, m))
-    gram = estimator[7]
-    failures = 0
-    for t in range(X.shape[0]):
-        input_projection(Wx, b, X[t], xp)
-        dispatch.jacobian(kind, option, Wh, bhn, xp, S[t], J, work)
-        frobenius2 = sum_squares(J)
-        if failures >= SKIP and t % SKIP != 0 and _in_range(frobenius2):
-            stats[0] += 1
-            stats[2] += 1
-            out[t] = 0.5 * math.log10(exact_top_eigenvalue(J, gram))
-            continue
-        fallbacks = stats[2]
-        out[t] = _log10_norm(J, frobenius2, 0.0, estimator, stats)
-        failures = failures + 1 if stats[2] > fallbacks else 0
-
-
-@parallel_kernel
-def batch_suffix_log10_norms(kind, option, Wh, Wx, b, bhn, X, S, n_block, out, out_h, out_c):
-    """``suffix_log10_norms`` for every sequence of a batch, in parallel over sequences.
-
-    ``X`` (B, T, d), ``S`` (B, T + 1, m), ``out`` (B, T + 1); ``out_h`` and ``out_c`` are
-    (B, T + 1) with ``n_block > 0``, else any (B, 1).
-    """
-    for i in prange(X.shape[0]):
-        stats = np.zeros(3, dtype=np.int64)
-        sweep(kind, option, Wh, Wx, b, bhn, X[i], S[i], n_block, out[i], out_h[i], out_c[i],
-              stats)

@@ -1,0 +1,112 @@
+"""Gradient decay of a network: what its output sees, layer by layer, and its whole state.
+
+The headline figures read ``log10_norm2_output`` (the top layer's h_n against the network's
+state k steps back), as for a cell.  ``log10_norm2`` is the whole state's product
+``ds_T/ds_{T-k}`` for a unidirectional stack, on request (``whole_state``: it costs m / (D n)
+times the output's); a bidirectional network has no such product (its reverse cells run the
+other way in time).  Pascanu's bound and
+lambda_1 are figures of one cell and are not given for a network.
+"""
+
+import numpy as np
+
+from ..errors import GradflowError
+from ..io.arrays import as_inputs, as_state
+from .decay_reading import batch_interpretation, curve_figures, interpretation
+from .decay_results import DecayBatchResult, DecayResult
+from .sensitivity import Sensitivities, sensitivities, state_log10_norms
+
+__all__ = ["network_decay"]
+
+
+def _quantiles(curves, levels):
+    with np.errstate(invalid="ignore"):
+        q = np.quantile(curves, levels, axis=0)
+    q[np.isnan(q)] = -np.inf
+    return q
+
+
+def _result(net, T, threshold, seen, full, sentences, figures):
+    return DecayResult(
+        model=net.describe(), cell=net.cell, lags=np.arange(T + 1), log10_norm2=full,
+        log10_norm2_h=None, log10_norm2_c=None, threshold=threshold,
+        gradient_horizon=figures.gradient_horizon, growth_horizon=figures.growth_horizon,
+        log10_decay_rate=figures.log10_decay_rate, decay_factor=figures.decay_factor,
+        fit_lags=figures.fit_lags, bound=None, verdict=figures.verdict,
+        interpretation=tuple(sentences), log10_norm2_output=seen.output,
+        log10_norm2_input=seen.input, log10_norm2_output_layers=seen.output_layers)
+
+
+def _layer_words(layers, threshold):
+    """Where each layer's block first falls below the threshold, after it first reaches y.
+
+    A lower layer's state at lag 0 does not reach y_T at all (y_T is the top layer's state):
+    its block starts at an exact zero, which is no horizon.
+    """
+    words = []
+    log_thr = np.log10(threshold)
+    for index, curve in enumerate(layers):
+        reached = np.flatnonzero(np.isfinite(curve))
+        if reached.size == 0:
+            words.append(f"layer {index} never reaches y_T")
+            continue
+        start = int(reached[0])
+        below = np.flatnonzero(curve[start:] < log_thr)
+        words.append(f"layer {index} " + ("stays above the threshold" if below.size == 0 else
+                                          f"falls below {threshold:g} at lag "
+                                          f"{start + int(below[0])}"))
+    return "per layer, the output's view of each layer's own state: " + "; ".join(words)
+
+
+def _single(net, xs, s0, threshold, whole_state):
+    T = xs.shape[0]
+    seen = sensitivities(net, xs, s0)
+    full = state_log10_norms(net, xs, s0) if whole_state else None
+    figures = curve_figures(seen.output, threshold)
+    full_state = None if full is None else curve_figures(full, threshold)
+    sentences = list(interpretation(figures, seen.output, threshold, None, None, None,
+                                    full_state=full_state))
+    sentences.append(_layer_words(seen.output_layers, threshold))
+    return _result(net, T, threshold, seen, full, sentences, figures)
+
+
+def network_decay(net, xs, s0=None, *, threshold, quantiles, whole_state=False):
+    """:func:`gradflow.decay` of a :class:`~gradflow.Network` (one sequence or a batch).
+
+    ``whole_state`` adds ``log10_norm2``, the whole state's product (unidirectional stacks
+    only): it carries m rows back instead of the output's ``directions * n``, so it costs
+    about m / (directions * n) times as much and is off by default.
+    """
+    xs = as_inputs(xs, net.inputs)
+    if whole_state and net.bidirectional:
+        raise GradflowError(f"{net.describe()}: a bidirectional network has no whole-state "
+                            "product ds_T/ds_(T-k) (its reverse cells run the other way in "
+                            "time); leave whole_state off")
+    if xs.ndim == 2:
+        return _single(net, xs, as_state(s0, net.state_size), threshold, whole_state)
+    s0 = as_state(s0, net.state_size, batch=xs.shape[0])
+    sequences = tuple(_single(net, x, s, threshold, whole_state)
+                      for x, s in zip(xs, s0, strict=True))
+    T = xs.shape[1]
+    outputs = np.stack([r.log10_norm2_output for r in sequences])
+    median = _quantiles(outputs, [0.5])[0]
+    figures = curve_figures(median, threshold)
+    full = None
+    if sequences[0].log10_norm2 is not None:
+        full = _quantiles(np.stack([r.log10_norm2 for r in sequences]), [0.5])[0]
+    seen = Sensitivities(
+        output=median,
+        input=_quantiles(np.stack([r.log10_norm2_input for r in sequences]), [0.5])[0],
+        output_layers=np.stack([
+            _quantiles(np.stack([r.log10_norm2_output_layers[i] for r in sequences]), [0.5])[0]
+            for i in range(net.num_layers)]))
+    full_state = None if full is None else curve_figures(full, threshold)
+    sentences = batch_interpretation(figures, median, threshold, None, None, None, None,
+                                     sequences, full_state=full_state)
+    summary = _result(net, T, threshold, seen, full, sentences, figures)
+    bands = None
+    if full is not None:
+        bands = _quantiles(np.stack([r.log10_norm2 for r in sequences]), quantiles)
+    return DecayBatchResult(summary=summary, sequences=sequences, quantile_levels=quantiles,
+                            log10_norm2_quantiles=bands,
+                            log10_norm2_output_quantiles=_quantiles(outputs, quantiles))

@@ -1,0 +1,65 @@
+"""Exact power-of-two scaling of matrices whose entries leave float64's comfortable range.
+
+A product of many Jacobians is carried as ``A * 2**e`` with the integer exponent ``e`` kept
+apart: scaling by a power of two changes no mantissa, so it is exact.
+"""
+
+import math
+
+from ._jit import kernel
+
+LOG10_2 = math.log10(2.0)
+
+#: A matrix whose squared Frobenius norm leaves [SMALLEST, LARGEST] is renormalised before its
+#: norm is estimated, so that squares of squares stay far inside float64.
+SMALLEST = 2.0**-400
+LARGEST = 2.0**400
+
+
+@kernel
+def sum_squares(A):
+    """``||A||_F^2`` (a vectorised reduction)."""
+    acc = 0.0
+    for i in range(A.shape[0]):
+        for j in range(A.shape[1]):
+            acc += A[i, j] * A[i, j]
+    return acc
+
+
+@kernel
+def peak(A):
+    """``max |A|``."""
+    top = 0.0
+    for i in range(A.shape[0]):
+        for j in range(A.shape[1]):
+            top = max(top, abs(A[i, j]))
+    return top
+
+
+@kernel
+def in_range(frobenius2):
+    """Whether ``||A||_F^2`` leaves room for the estimator's fourth powers (2^-400 .. 2^400)."""
+    return SMALLEST < frobenius2 < LARGEST
+
+
+@kernel
+def rescale(R, shift):
+    """``R *= 2**-shift`` (exact)."""
+    scale = math.ldexp(1.0, -shift)
+    for i in range(R.shape[0]):
+        for j in range(R.shape[1]):
+            R[i, j] *= scale
+
+
+@kernel
+def renormalise(A):
+    """Bring ``max|A|`` into [1/2, 1) by an exact power of two.
+
+    Returns the exponent removed (``A = A_new * 2**shift``), or None for an exactly zero ``A``.
+    """
+    top = peak(A)
+    if top == 0.0:
+        return None
+    shift = math.frexp(top)[1]
+    rescale(A, shift)
+    return shift

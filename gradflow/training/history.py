@@ -1,0 +1,149 @@
+"""The history of a training run: the per-step trace, and the document that holds it all.
+
+The document's format is described in :func:`gradflow.training.loop.train`; it is JSON-ready
+(non-finite numbers are ``None``) and is what ``gradflow train --history`` writes.
+"""
+
+import math
+from dataclasses import dataclass
+from types import MappingProxyType
+
+import numpy as np
+
+from ..analysis._json import number, numbers
+
+#: Identifies a history document.
+HISTORY_FORMAT = "gradflow-train-history"
+HISTORY_VERSION = 1
+
+
+@dataclass(frozen=True)
+class TrainResult:
+    """A trained cell and readout, and the history of the run.
+
+    Attributes
+    ----------
+    model : RNN, LSTM or GRU
+        The cell after the last step whose update kept every weight finite.
+    readout : mapping of str to ndarray
+        ``W_out`` (outputs, n) and ``b_out`` (outputs,): ``y_t = W_out h_t + b_out``.
+    history : dict
+        The JSON document described in :func:`~gradflow.training.loop.train` (no NaN or inf
+        anywhere: non-finite values are ``None``, flagged).
+    """
+
+    model: object
+    readout: MappingProxyType
+    history: dict
+
+    @property
+    def summary(self):
+        """The history's ``summary`` section."""
+        return self.history["summary"]
+
+    @property
+    def losses(self):
+        """Training loss per step (NaN where it was not finite)."""
+        return np.array([np.nan if v is None else v for v in self.history["trace"]["loss"]])
+
+    @property
+    def diverged(self):
+        """Whether the run stopped on a non-finite loss, gradient or weight."""
+        return self.history["summary"]["diverged"]
+
+
+class Trace:
+    """Step by step: the loss, the gradient norm before clipping, clipped, non-finite.
+
+    Attributes
+    ----------
+    columns : dict of str to list
+        The history's ``trace``: parallel lists ``step``, ``loss``, ``grad_norm``, ``clipped``,
+        ``non_finite``.
+    clipped_steps, non_finite_steps : int
+    max_grad_norm : float or None
+        The largest finite gradient norm met.
+    diverged_at : int or None
+        The step that ended the run, if one did.
+    """
+
+    def __init__(self):
+        self.columns = {"step": [], "loss": [], "grad_norm": [], "clipped": [], "non_finite": []}
+        self.clipped_steps = 0
+        self.non_finite_steps = 0
+        self.max_grad_norm = None
+        self.diverged_at = None
+
+    @property
+    def steps_done(self):
+        """Steps recorded."""
+        return len(self.columns["step"])
+
+    def record(self, step, loss, grad_norm, *, clipped, non_finite):
+        """Add one step: its training loss and gradient norm (before clipping), and flags."""
+        for key, value in (("step", step), ("loss", number(loss)),
+                           ("grad_norm", number(grad_norm)), ("clipped", bool(clipped)),
+                           ("non_finite", bool(non_finite))):
+            self.columns[key].append(value)
+        if math.isfinite(grad_norm):
+            self.max_grad_norm = (grad_norm if self.max_grad_norm is None
+                                  else max(self.max_grad_norm, grad_norm))
+        self.clipped_steps += bool(clipped)
+        self.non_finite_steps += bool(non_finite)
+
+    def diverge(self, step, *, weights=False):
+        """End the run at ``step``; ``weights``: its update left a weight non-finite."""
+        if weights and not self.columns["non_finite"][-1]:
+            self.columns["non_finite"][-1] = True
+            self.non_finite_steps += 1
+        self.diverged_at = step
+
+    def summary(self, snapshots, baseline, wall_time):
+        """The history's ``summary`` section."""
+        done = self.steps_done
+        finite = [v for v in self.columns["loss"] if v is not None]
+        tail = finite[-max(1, done // 10):] if finite else []
+        evals = [s["eval_loss"] for s in snapshots if s["eval_loss"] is not None]
+        return {
+            "steps_done": done,
+            "diverged": self.diverged_at is not None,
+            "diverged_at": self.diverged_at,
+            "final_loss": number(np.mean(tail)) if tail else None,
+            "final_eval_loss": snapshots[-1]["eval_loss"] if snapshots else None,
+            "best_eval_loss": min(evals) if evals else None,
+            "baseline": baseline,
+            "clipped_fraction": self.clipped_steps / done if done else 0.0,
+            "non_finite_steps": self.non_finite_steps,
+            "max_grad_norm": number(self.max_grad_norm),
+            "wall_time_s": wall_time,
+        }
+
+
+def history_document(config, task, network, trace, snapshots, wall_time):
+    """The whole history: format, config, task, parameters, trace, snapshots, readout, summary.
+
+    Parameters
+    ----------
+    config : dict
+        The run's settings.
+    task : AddingProblem or CopyMemory
+    network : Network
+        After training.
+    trace : Trace
+    snapshots : list of dict
+    wall_time : float
+        Seconds the steps took.
+    """
+    W_out, b_out = network.parameters["W_out"], network.parameters["b_out"]
+    return {
+        "format": HISTORY_FORMAT,
+        "version": HISTORY_VERSION,
+        "config": config,
+        "task": task.describe(),
+        "parameters": {"cell": network.cell().parameter_count,
+                       "readout": int(W_out.size + b_out.size)},
+        "trace": trace.columns,
+        "snapshots": snapshots,
+        "readout": {"W_out": numbers(W_out), "b_out": numbers(b_out)},
+        "summary": trace.summary(snapshots, task.baseline, wall_time),
+    }
