@@ -13,6 +13,7 @@ from matplotlib.figure import Figure
 
 from ..cells import cell_class
 from ..errors import GradflowError
+from ..io.files import read_text
 from .style import CELL_COLORS, EXTRA_COLORS, PAGE
 
 HISTORY_FORMAT = "gradflow-train-history"
@@ -35,20 +36,10 @@ def load_history(path):
         The document, with ``label`` (the file name without extension) added.
     """
     path = os.fspath(path)
+    text = read_text(path, "history", limit=_MAX_BYTES)
     try:
-        size = os.path.getsize(path)
-    except FileNotFoundError:
-        raise GradflowError(f"{path}: no such file") from None
-    except OSError as exc:
-        raise GradflowError(f"{path}: cannot read ({exc.strerror})") from None
-    if size > _MAX_BYTES:
-        raise GradflowError(f"{path}: {size} bytes is too large for a training history")
-    try:
-        with open(path, encoding="utf-8") as fh:
-            doc = json.load(fh)
-    except IsADirectoryError:
-        raise GradflowError(f"{path}: is a folder, not a history file") from None
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        doc = json.loads(text)
+    except (json.JSONDecodeError, RecursionError) as exc:
         raise GradflowError(f"{path}: not a JSON history ({exc})") from None
     if not isinstance(doc, dict) or doc.get("format") != HISTORY_FORMAT:
         raise GradflowError(f"{path}: not a gradflow training history (no format "

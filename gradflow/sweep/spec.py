@@ -9,6 +9,7 @@ an ``[options]`` table of the values shared by every point (``warmup``, ``k``,
 import os
 
 from ..errors import GradflowError
+from ..io.files import open_regular
 from .grid import SweepGrid
 from .point import check_parameter, parameter_choices
 from .values import AXES, OPTIONS, parse_values
@@ -43,16 +44,15 @@ def _toml_value(name, value):
     return value
 
 
+#: Largest spec file read: 16 MiB.
+_SPEC_LIMIT = 16 * 2**20
+
+
 def _read_document(path):
-    if os.path.isdir(path):
-        raise GradflowError(f"{path}: is a folder, not a TOML spec")
-    try:
-        with open(path, "rb") as fh:
-            data = fh.read()
-    except FileNotFoundError:
-        raise GradflowError(f"{path}: no such file") from None
-    except OSError as exc:
-        raise GradflowError(f"{path}: cannot read: {exc.strerror}") from None
+    with open_regular(path, "TOML spec") as fh:
+        data = fh.read(_SPEC_LIMIT + 1)
+    if len(data) > _SPEC_LIMIT:
+        raise GradflowError(f"{path}: larger than {_SPEC_LIMIT // 2**20} MiB; not a TOML spec")
     tomllib = _toml_module()
     try:
         doc = tomllib.loads(data.decode("utf-8"))

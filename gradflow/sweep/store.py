@@ -26,6 +26,7 @@ import os
 
 from ..errors import GradflowError
 from ..io.atomic import atomic_path
+from ..io.files import open_regular
 from .schema import column_types, result_columns
 
 #: Results formats by file extension.
@@ -101,7 +102,7 @@ def _check_header(path, header, expected):
 def _read_csv(path, label, k=None):
     """``(columns, rows)`` of a CSV results file; a torn last line is dropped."""
     try:
-        with open(path, "rb") as fh:
+        with open_regular(path, "results") as fh:
             data = fh.read()
     except OSError as exc:
         raise GradflowError(f"{label}: cannot read: {exc.strerror}") from None
