@@ -26,23 +26,27 @@ def _finite_range(arrays, pad=0.5, floor=None):
 
 
 def plot_decay(reports, *, ax=None, show_bound=True, show_horizon=True):
-    """Gradient norm against lag, ``log10 ||ds_T/ds_{T-k}||_2``, one curve per model.
+    """What the output sees against lag, ``log10 ||dh_T/ds_{T-k}||_2``, one curve per model.
 
+    The curve the headline figures read (for RNN and GRU it is the whole state's
+    ``ds_T/ds_{T-k}``; for LSTM the h rows of it, the cell path's product is drawn on the LSTM
+    page).
     The Pascanu bound ``k log10(gamma sigma_max)`` (RNN) is dashed in the model's colour, the
     gradient horizon is marked with a dot, and the threshold is a grey line.  Exactly zero
     products end their curve with an ``x`` at the bottom of the axes.
     """
     ax = axes_or_new(ax)
-    curves = [r.decay.log10_norm2 for r in reports]
+    curves = [r.decay.log10_norm2_output for r in reports]
     lo, hi = _finite_range(curves)
     threshold = reports[0].decay.threshold
     lo = min(lo, math.log10(threshold) - 0.5)
     hi = max(hi, 0.5)
     for r in reports:
         d = r.decay
-        y = np.where(np.isfinite(d.log10_norm2), d.log10_norm2, np.nan)
+        seen = d.log10_norm2_output
+        y = np.where(np.isfinite(seen), seen, np.nan)
         ax.plot(d.lags, y, color=r.color, lw=1.6, label=r.label)
-        zero = np.flatnonzero(np.isneginf(d.log10_norm2))
+        zero = np.flatnonzero(np.isneginf(seen))
         if zero.size:
             ax.plot([zero[0]], [lo], marker="x", color=r.color, ms=9, mew=2, clip_on=False)
             ax.annotate("exactly 0", (zero[0], lo), textcoords="offset points", xytext=(4, 6),
@@ -52,7 +56,7 @@ def plot_decay(reports, *, ax=None, show_bound=True, show_horizon=True):
                     alpha=0.8, label=f"{r.label} bound ({d.bound:.2f})$^k$")
         if show_horizon and d.gradient_horizon is not None:
             k = d.gradient_horizon
-            ax.plot([k], [d.log10_norm2[k]] if np.isfinite(d.log10_norm2[k]) else [lo],
+            ax.plot([k], [seen[k]] if np.isfinite(seen[k]) else [lo],
                     "o", color=r.color, ms=6, mec="black", mew=0.6, zorder=5)
     ax.axhline(math.log10(threshold), color="0.4", lw=0.9, ls=":")
     ax.annotate(f"threshold {threshold:g}", (0, math.log10(threshold)), textcoords="offset points",
@@ -60,7 +64,7 @@ def plot_decay(reports, *, ax=None, show_bound=True, show_horizon=True):
     ax.set_ylim(lo, hi)
     ax.set_xlim(0, max(r.decay.steps for r in reports))
     ax.set_xlabel("lag k (steps back from T)")
-    ax.set_ylabel(r"$\log_{10}\,\|\partial s_T/\partial s_{T-k}\|_2$")
+    ax.set_ylabel(r"$\log_{10}\,\|\partial h_T/\partial s_{T-k}\|_2$")
     ax.set_title("Gradient norm against lag (dots: gradient horizon)")
     ax.legend(loc="best", ncol=1 if len(reports) < 4 else 2)
     return ax
@@ -223,6 +227,8 @@ def plot_lstm_paths(report, *, ax=None):
     ax = axes_or_new(ax)
     d = report.decay
     for values, style, name in ((d.log10_norm2, "-", "state (h, c)"),
+                                (d.log10_norm2_output, "-.",
+                                 r"output $\partial h_T/\partial s_t$ (the headline)"),
                                 (d.log10_norm2_h, "--", r"hidden path $\partial h_T/\partial h_t$"),
                                 (d.log10_norm2_c, ":", r"cell path $\partial c_T/\partial c_t$")):
         y = np.where(np.isfinite(values), values, np.nan)
