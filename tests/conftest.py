@@ -1,7 +1,41 @@
-import numpy as np
+"""Shared test fixtures; first, a clear word when gradflow's dependencies are missing."""
+
+import pathlib
+import re
+from importlib import metadata
+
 import pytest
 
-import gradflow as gf
+
+def _missing_distributions():
+    """The dependencies (and test extra) of pyproject.toml that this Python lacks."""
+    try:
+        import tomllib
+    except ImportError:  # Python 3.10: the check needs tomllib; pip checked at install
+        return []
+    project = tomllib.loads((pathlib.Path(__file__).parents[1] / "pyproject.toml")
+                            .read_text())["project"]
+    wanted = [*project["dependencies"], *project["optional-dependencies"]["test"]]
+    missing = []
+    for requirement in wanted:
+        if ";" in requirement:  # environment markers: pip decided at install
+            continue
+        name = re.match(r"[A-Za-z0-9_.-]+", requirement).group(0)
+        try:
+            metadata.distribution(name)
+        except metadata.PackageNotFoundError:
+            missing.append(name)
+    return missing
+
+
+_MISSING = _missing_distributions()
+if _MISSING:
+    pytest.exit(f"this Python lacks {', '.join(_MISSING)}: install gradflow with its test extra "
+                "first (pip install '.[test]', in the venv that runs pytest)", returncode=4)
+
+import numpy as np  # noqa: E402
+
+import gradflow as gf  # noqa: E402
 
 #: Every cell configuration gradflow supports: (class, options).
 CONFIGS = [
