@@ -161,3 +161,16 @@ def test_decay_of_a_network_reads_what_h_n_sees(tmp_path):
     assert r.exit_code == 0, r.output
     doc = json.loads(r.stdout)
     assert len(doc["log10_norm2_input"]) == 30 and doc["log10_norm2"] is None
+
+
+@pytest.mark.parametrize("command", ["spectrum", "bounds", "lyapunov"])
+def test_one_cell_analyses_refuse_a_network_file_by_name(tmp_path, command):
+    path = tmp_path / "net.npz"
+    gf.network_from_torch(torch_module("lstm-2")).save(path)
+    r = CliRunner().invoke(main, [command, str(path), "--steps", "10"])
+    assert r.exit_code == 1
+    assert r.stderr.strip().splitlines() == [
+        "Error: this analysis takes one cell (RNN, LSTM, GRU); got 2-layer LSTM (n=5, d=3); "
+        "for a network, decay measures what its output sees"]
+    with pytest.raises(gf.GradflowError, match="takes one cell"):
+        gf.decay(None, np.zeros((3, 1)))

@@ -15,6 +15,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from .. import _threads
+from ..cells.base import Cell
+from ..cells.network import Network
 from ..errors import GradflowError, TrajectoryOverflowError
 from ..io.arrays import as_inputs, as_state
 from ..kernels.trajectory import batch_run
@@ -114,6 +116,11 @@ def trajectory(model, xs, s0=None, *, threads=None):
         On bad shapes or values of ``xs`` or ``s0``; :class:`TrajectoryOverflowError` when a
         state leaves the float64 range, naming the step (and, in a batch, the sequence).
     """
+    if not isinstance(model, Cell):
+        shown = model.describe() if isinstance(model, Network) else type(model).__name__
+        raise GradflowError(f"this analysis takes one cell (RNN, LSTM, GRU); got {shown}"
+                            + ("; for a network, decay measures what its output sees"
+                               if isinstance(model, Network) else ""))
     xs = as_inputs(xs, model.inputs)
     if xs.ndim == 3:
         s0 = as_state(s0, model.state_size, batch=xs.shape[0])
