@@ -44,11 +44,17 @@ def in_range(frobenius2):
 
 @kernel
 def rescale(R, shift):
-    """``R *= 2**-shift`` (exact)."""
-    scale = math.ldexp(1.0, -shift)
+    """``R *= 2**-shift``, exactly.
+
+    In two factors, so a shift past 1023 (subnormal entries) never over- or underflows the
+    factor itself.
+    """
+    half = shift // 2
+    first = math.ldexp(1.0, -half)
+    second = math.ldexp(1.0, half - shift)
     for i in range(R.shape[0]):
         for j in range(R.shape[1]):
-            R[i, j] *= scale
+            R[i, j] = (R[i, j] * first) * second
 
 
 @kernel

@@ -18,28 +18,17 @@ import numpy as np
 from . import dispatch
 from ._common import rmatvec_add
 from ._jit import kernel
+from .scaling import peak, renormalise
 from .trajectory import input_projection
 
 
 @kernel
 def _rescale(R, exponent):
-    """Scale ``R`` by a power of two to a peak in [1, 2); return the new exponent."""
-    peak = 0.0
-    for i in range(R.shape[0]):
-        for j in range(R.shape[1]):
-            peak = max(peak, abs(R[i, j]))
-    if peak == 0.0 or not np.isfinite(peak):
+    """Renormalise ``R`` exactly (:func:`~.scaling.renormalise`); return the new exponent."""
+    if not np.isfinite(peak(R)):
         return exponent
-    shift = int(math.floor(math.log2(peak)))
-    if shift != 0:
-        # two halves keep each factor within float64's exponent range (subnormal peaks)
-        half = shift // 2
-        a = 2.0 ** (-half)
-        c = 2.0 ** (half - shift)
-        for i in range(R.shape[0]):
-            for j in range(R.shape[1]):
-                R[i, j] = (R[i, j] * a) * c
-    return exponent + shift
+    shift = renormalise(R)
+    return exponent if shift is None else exponent + shift
 
 
 @kernel
