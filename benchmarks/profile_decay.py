@@ -25,7 +25,8 @@ def profile(model, xs):
     T, m = xs.shape[0], model.state_size
     n = model.hidden
     n_block = n if model.state_size > n else 0  # the blocks of a state (h, c)
-    state = suffix_products.new_suffix_workspace(cell_id, m, args[4].shape[0], n, n_block)
+    state = suffix_products.new_suffix_workspace(cell_id, args[1], m, args[4].shape[0], n,
+                                                 n_block)
     (R, R_next, J, diag_h, diag_c, xp, work, Bh, Bc, sums), full, est_h, est_c = state
     stats = np.zeros(3, dtype=np.int64)
     parts = dict.fromkeys(
@@ -38,7 +39,7 @@ def profile(model, xs):
         t0 = clock()
         suffix_products.jacobian_step(*args, xs[t], S[t], shift, J, diag_h, diag_c, xp, work)
         t1 = clock()
-        suffix_products.advance(cell_id, J, diag_h, diag_c, R, R_next)
+        suffix_products.advance(cell_id, args[1], J, diag_h, diag_c, R, R_next)
         R, R_next = R_next, R
         t2 = clock()
         suffix_products.measure_product(R, n_block, Bh, Bc, sums)

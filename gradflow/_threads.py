@@ -7,6 +7,16 @@ The BLAS pools are limited with threadpoolctl (3.5 or later: the first that know
 ``scipy_openblas`` builds that NumPy's and SciPy's wheels bundle), which finds every BLAS
 loaded in the process (OpenBLAS, MKL, BLIS).
 
+One BLAS thread holds even for ``threads=1``: the products of one sequence are small (m x m
+with m in the hundreds), and a multi-threaded BLAS call on them costs more in waking and
+synchronising its pool than it gains, many times more when another process holds a core.
+Before this rule, ``gf.decay(model, xs_batch, threads=1)`` ran its all-lag kernel with the
+default two-thread OpenBLAS on every small product and took 4.4x the time of the default
+(952 ms against 218 ms for 16 sequences on 2 cores); ``gradflow.decay`` now also keeps a
+batch's per-sequence analyses (sensitivities, lambda_1) on one BLAS thread.  Measured on
+an LSTM n = 64, T = 64, 16 sequences, 2 busy cores (best of 5): before, 7.0 s default and
+5.1 s with ``threads=1``; with one BLAS thread, 1.0 s and 1.1 s (benchmarks/README.md).
+
 Nothing here imports Numba or SciPy until a function is called.
 """
 
@@ -77,16 +87,17 @@ def threads(count=None):
     """Run batch kernels on ``count`` Numba threads and one BLAS thread per sequence.
 
     ``count`` defaults to all available threads; both settings are restored after the block.
+    The BLAS is limited to one thread whatever ``count`` is: ``count = 1`` means one thread
+    in all, not one Numba thread whose every small product wakes the BLAS pool.
     """
     count = available_threads() if count is None else validation.integer(count, "threads",
                                                                          minimum=1)
     previous = get_threads()
     set_threads(count)
     try:
-        if count > 1:
-            with blas_threads(1):
-                yield
-        else:
+        # one BLAS thread even for count = 1: the products of one sequence are small, and a
+        # BLAS pool spinning up per product costs more than it gains (4x on 2 busy cores)
+        with blas_threads(1):
             yield
     finally:
         set_threads(previous)

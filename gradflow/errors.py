@@ -21,3 +21,18 @@ class TrajectoryOverflowError(GradflowError):
     def __init__(self, message, step):
         super().__init__(message)
         self.step = step
+
+
+class GradientOverflowError(GradflowError):
+    """The backward pass left the float64 range although its inputs were finite.
+
+    Attributes
+    ----------
+    step : int or None
+        The step t whose state gradient ``dL/ds_t`` first (going backwards) held a
+        non-finite value; None when only a sum over the steps overflowed.
+    """
+
+    def __init__(self, message, step=None):
+        super().__init__(message)
+        self.step = step

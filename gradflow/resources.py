@@ -6,6 +6,7 @@ before any allocation, instead of being killed by the operating system halfway.
 80% of the memory the system reports available.
 """
 
+import math
 import os
 
 from .errors import GradflowError
@@ -18,11 +19,13 @@ def available_memory():
     override = os.environ.get("GRADFLOW_MEMORY_LIMIT")
     if override:
         try:
-            return int(float(override))
+            limit = float(override)
         except ValueError:
-            raise GradflowError(
-                f"GRADFLOW_MEMORY_LIMIT must be a number of bytes; got {override!r}"
-            ) from None
+            limit = math.nan
+        if not (math.isfinite(limit) and limit >= 0):
+            raise GradflowError(f"GRADFLOW_MEMORY_LIMIT must be a finite number of bytes >= 0; "
+                                f"got {override!r}")
+        return int(limit)
     try:
         with open("/proc/meminfo") as fh:
             for line in fh:
@@ -38,7 +41,7 @@ def available_memory():
 
 def format_bytes(n):
     """``1536`` -> ``"1.5 KiB"``."""
-    n = float(n)
+    n = max(float(n), 0.0)
     for unit in ("B", "KiB", "MiB", "GiB", "TiB", "PiB"):
         if n < 1024 or unit == "PiB":
             return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"

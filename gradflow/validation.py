@@ -9,6 +9,7 @@ use it.
 
 import math
 import numbers
+import os
 
 import numpy as np
 
@@ -19,7 +20,9 @@ __all__ = [
     "choice",
     "fraction",
     "integer",
+    "instance",
     "mapping",
+    "path",
     "quantile_levels",
     "real",
 ]
@@ -116,6 +119,21 @@ def mapping(value, name):
         raise GradflowError(f"{name} must be a mapping of names to arrays; got "
                             f"{type(value).__name__}")
     return value
+
+
+def path(value, name):
+    """Return ``os.fspath(value)`` for a str or path-like ``value``, else raise."""
+    if isinstance(value, str | os.PathLike):
+        return os.fspath(value)
+    raise GradflowError(f"{name} must be a file path (str or os.PathLike); got "
+                        f"{type(value).__name__}")
+
+
+def instance(value, name, types, words):
+    """Return ``value`` if it is one of ``types``, else raise: ``"{name} must be {words}"``."""
+    if isinstance(value, types):
+        return value
+    raise GradflowError(f"{name} must be {words}; got {type(value).__name__}")
 
 
 def quantile_levels(levels, name="quantiles"):

@@ -192,9 +192,11 @@ def torch_whole_module(tmp):
     return ["import-torch", "whole.pt", "-o", "w.npz"]
 
 
-def torch_proj_size(tmp):
+def torch_projection_mismatch(tmp):
     torch = _torch()
-    torch.save(torch.nn.LSTM(3, 4, proj_size=2).state_dict(), tmp / "proj.pt")
+    state = torch.nn.LSTM(3, 4, proj_size=2).state_dict()
+    state["weight_hr_l0"] = torch.zeros(3, 4)
+    torch.save(state, tmp / "proj.pt")
     return ["import-torch", "proj.pt", "-o", "w.npz"]
 
 
@@ -426,3 +428,100 @@ def network_unknown_key(tmp):
     _npz(tmp / "net.npz", **arrays)
     (tmp / "n.npz").unlink()
     return ["decay", "net.npz"]
+
+
+def init_over_cap(tmp):
+    return ["init", "lstm", "--hidden", "12000", "--inputs", "3", "-o", "w.npz"]
+
+
+def compare_over_cap(tmp):
+    return ["compare", "--hidden", "6000"]
+
+
+def compare_huge_lengths(tmp):
+    return ["compare", "--lengths", "100000000000"]
+
+
+def train_eval_batch_over_cap(tmp):
+    return ["train", "--cell", "rnn", "--task", "adding", "--length", "50", "--hidden", "8",
+            "--steps", "10", "--eval-batch", "20000000"]
+
+
+def inputs_beyond_float64(tmp):
+    """Long doubles: finite in the file, beyond float64's range."""
+    x = np.zeros((10, 3), dtype=np.longdouble)
+    x[4, 1] = np.finfo(np.longdouble).max
+    np.save(tmp / "x.npy", x)
+    return ["decay", _good(tmp), "--inputs", "x.npy"]
+
+
+def spectrum_beyond_float64(tmp):
+    """Entries of 1e308: the step Jacobian's norm leaves the float64 range."""
+    _npz(tmp / "big.npz", **_rnn_arrays(W_h=np.full((4, 4), 1e308)))
+    return ["spectrum", "big.npz", "--json"]
+
+
+def sweep_scheduler_protocol(tmp):
+    return ["sweep", "--grid", "gain=1", "-o", "r.csv", "--scheduler", "xyz://host:8786"]
+
+
+def sweep_grid_underscore(tmp):
+    return ["sweep", "--grid", "gain=1_0", "-o", "r.csv"]
+
+
+def sweep_seed_too_large(tmp):
+    return ["sweep", "--grid", "seed=1000000000000000000000000000000", "-o", "r.parquet"]
+
+
+def inputs_layout_ambiguous(tmp):
+    np.save(tmp / "xb.npy", np.zeros((3, 10, 3)))
+    return ["decay", _good(tmp), "--inputs", "xb.npy"]
+
+
+def lengths_out_of_range(tmp):
+    np.save(tmp / "xb.npy", np.zeros((2, 10, 3)))
+    np.save(tmp / "l.npy", np.array([10, 11]))
+    return ["decay", _good(tmp), "--inputs", "xb.npy", "--lengths", "l.npy"]
+
+
+def lengths_of_a_time_major_batch(tmp):
+    np.save(tmp / "xb.npy", np.zeros((10, 2, 3)))
+    np.save(tmp / "l.npy", np.array([10, 7]))
+    return ["decay", _good(tmp), "--inputs", "xb.npy", "--lengths", "l.npy"]
+
+
+def sweep_spec_too_deep(tmp):
+    (tmp / "spec.toml").write_text("[grid]\nhidden = " + "[" * 5000 + "]" * 5000 + "\n")
+    return ["sweep", "spec.toml", "-o", "r.csv"]
+
+
+def sweep_edited_row(tmp):
+    """A row whose gain was edited by hand while its key was kept."""
+    _sweep(tmp, "gain=0.5,1", "r.csv", steps=5)
+    lines = (tmp / "r.csv").read_text().splitlines(keepends=True)
+    lines[1] = lines[1].replace(",0.5,", ",0.7,", 1)
+    (tmp / "r.csv").write_text("".join(lines))
+    return ["sweep", "--grid", "gain=0.5,1", "--steps", "5", "-o", "r.csv"]
+
+
+def report_history_nan(tmp):
+    (tmp / "h.json").write_text('{"format": "gradflow-train-history", '
+                                '"trace": {"step": [1, 2, 3], "loss": [1.0, NaN, 0.5]}}')
+    return ["report", "--history", "h.json", "-o", "r.pdf"]
+
+
+def torch_state_not_a_tensor(tmp):
+    """A state dict whose recurrent weight is a plain int."""
+    torch = _torch()
+    state = torch.nn.GRU(2, 3).state_dict()
+    state["weight_hh_l0"] = 5
+    torch.save(state, tmp / "m.pt")
+    return ["import-torch", "m.pt", "-o", "w.npz"]
+
+
+def torch_state_sparse(tmp):
+    torch = _torch()
+    state = torch.nn.RNN(2, 3).state_dict()
+    state["weight_hh_l0"] = state["weight_hh_l0"].to_sparse()
+    torch.save(state, tmp / "m.pt")
+    return ["import-torch", "m.pt", "-o", "w.npz"]

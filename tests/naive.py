@@ -49,7 +49,10 @@ def step_function(model):
     """Return f(s, x) for the model, from the named weights only."""
     w = model.weights
     if model.cell == "rnn":
-        return lambda s, x: rnn_step(w, model.activation, s, x)
+        a = getattr(model, "leak", 1.0)
+        if a == 1.0:
+            return lambda s, x: rnn_step(w, model.activation, s, x)
+        return lambda s, x: (1 - a) * s + a * rnn_step(w, model.activation, s, x)
     if model.cell == "lstm":
         return lambda s, x: lstm_step(w, s, x)
     return lambda s, x: gru_step(w, model.variant, s, x)
@@ -189,3 +192,23 @@ def sensitivity_log10_norms(Js, Jx, n):
                 top = np.linalg.svd(rows @ Jx[T - k - 1], compute_uv=False)[0]
                 inputs.append(log_scale + np.log10(top))
     return np.array(output), np.array(inputs)
+
+
+def suffix_log10_norms_at(Js, lags):
+    """log10 sigma_max of J_T ... J_{T-k+1} at the chosen lags only, by SVD: ``{k: value}``.
+
+    The same renormalised product as ``suffix_log10_norms``, with an SVD only where asked, for
+    sizes where one SVD per lag costs more than the check is worth.
+    """
+    T, m, _ = Js.shape
+    P = np.eye(m)
+    log_scale = 0.0
+    out = {}
+    for k in range(1, T + 1):
+        P = P @ Js[T - k]
+        f = np.linalg.norm(P)
+        P = P / f
+        log_scale += np.log10(f)
+        if k in lags:
+            out[k] = log_scale + np.log10(np.linalg.svd(P, compute_uv=False)[0])
+    return out

@@ -16,9 +16,10 @@ LAYERS = {
     "kernels": 2,
     "cells": 3,
     "analysis": 4,
-    "training": 5, "sweep": 5, "torch": 5,
-    "report": 6, "plot": 6,
-    "cli": 7, "__main__": 8,
+    "training": 5, "sweep": 5,
+    "plot": 6, "claims": 6, "torch": 6,
+    "report": 7,
+    "cli": 8, "__main__": 9,
 }
 MAX_LINES = 400
 

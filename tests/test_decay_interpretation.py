@@ -6,8 +6,10 @@ import math
 import numpy as np
 import pytest
 from click.testing import CliRunner
+from scipy.stats import linregress
 
 import gradflow as gf
+from gradflow.analysis.decay_reading import VERDICTS, curve_figures
 from gradflow.cli import main
 
 import _analysis_refs as refs
@@ -190,3 +192,100 @@ def test_cli_single_sequence_shows_the_interpretation(tmp_path):
     assert r.exit_code == 0, r.output
     assert "interpretation:" in r.stdout and "lambda_1 =" in r.stdout
     assert "vanishing is guaranteed" in r.stdout
+
+
+# -- honest verdicts: the fitted rate and its standard error, not only a crossing inside T --
+
+def _orthogonal(n, seed):
+    q, r = np.linalg.qr(np.random.default_rng(seed).standard_normal((n, n)))
+    return q * np.sign(np.diag(r))
+
+
+def test_linear_regime_rnn_decaying_at_a_known_factor_reads_vanishing_beyond_T():
+    """W_h = a Q with Q orthogonal, inputs so tiny that tanh is linear: ||P_k|| = a^k."""
+    a, n, T = 0.9, 8, 64
+    model = gf.RNN({"W_h": a * _orthogonal(n, 0), "W_x": np.ones((n, 1)), "b_h": np.zeros(n)},
+                   activation="tanh")
+    xs = 1e-9 * inputs(T, 1, seed=1)
+    r = gf.decay(model, xs)
+    np.testing.assert_allclose(r.log10_norm2_output, r.lags * math.log10(a), atol=1e-12)
+    assert a**T > 1e-3  # the premise: no crossing within T
+    assert r.gradient_horizon is None
+    assert r.verdict == "vanishing"
+    assert r.decay_factor == pytest.approx(a, rel=1e-10)
+    assert r.decay_factor_stderr < 1e-10
+    assert r.projected_horizon == math.ceil(-3 / math.log10(a)) == 66
+    assert r.verdict_text.startswith("vanishing (0.9000 +/- ")
+    assert "below 0.001 after ~66 steps, beyond this T = 64" in r.verdict_text
+    doc = json.loads(json.dumps(r.to_dict(), allow_nan=False))
+    assert doc["verdict"] == "vanishing" and doc["projected_horizon"] == 66
+    assert doc["decay_factor_stderr"] < 1e-10 and doc["verdict_text"] == r.verdict_text
+    assert doc["interpretation"][0] == r.verdict_text
+
+
+def test_digit_like_decay_at_0_88_to_0_92_reads_vanishing_not_stable():
+    """A scalar tanh RNN: the per-step factor w (1 - h_t^2) is known from the states."""
+    w, T = 0.92, 64
+    model = gf.RNN({"W_h": np.array([[w]]), "W_x": np.ones((1, 1)), "b_h": np.zeros(1)},
+                   activation="tanh")
+    xs = 0.08 * np.random.default_rng(2).uniform(-1, 1, (T, 1))
+    h = model.run(xs)[1:, 0]
+    factors = w * (1 - h**2)  # |dh_t / dh_(t-1)|, t = 1..T
+    assert 0.88 < factors.min() and factors.max() <= 0.92  # the premise
+    curve = np.concatenate([[0.0], np.cumsum(np.log10(factors[::-1]))])
+    assert curve[-1] > -3  # no crossing within T: the old verdict was "stable"
+    r = gf.decay(model, xs)
+    np.testing.assert_allclose(r.log10_norm2_output, curve, atol=1e-12)
+    fit = linregress(np.arange(16, T + 1), curve[16:])
+    assert r.log10_decay_rate == pytest.approx(fit.slope, rel=1e-10)
+    assert r.log10_decay_rate_stderr == pytest.approx(fit.stderr, rel=1e-8)
+    assert r.decay_factor_stderr == pytest.approx(math.log(10) * 10**fit.slope * fit.stderr,
+                                                  rel=1e-8)
+    assert r.gradient_horizon is None and r.verdict == "vanishing"
+    assert r.projected_horizon == math.ceil((-3 - fit.intercept) / fit.slope) > T
+    assert f"beyond this T = {T}" in r.verdict_text
+
+
+def test_crossing_inside_T_keeps_its_measured_horizon_in_the_text():
+    model = gf.RNN({"W_h": 0.5 * np.eye(2), "W_x": np.ones((2, 1)), "b_h": np.zeros(2)},
+                   activation="relu")
+    r = gf.decay(model, np.ones((30, 1)))  # J = 0.5 I: below 1e-3 at lag 10
+    assert r.gradient_horizon == 10 and r.verdict == "vanishing"
+    assert r.verdict_text.startswith("vanishing (0.5000 +/- ")
+    assert r.verdict_text.endswith(" per step; below 0.001 at lag 10 of T = 30)")
+    assert r.decay_factor_stderr < 1e-12
+
+
+def test_exact_identity_is_stable_and_noise_without_a_trend_is_undetermined():
+    T = 64
+    lags = np.arange(T + 1)
+    flat = curve_figures(np.zeros(T + 1), 1e-3)
+    assert flat.verdict == "stable" and flat.projected_horizon is None
+    assert flat.decay_factor_stderr == 0.0
+    # zero-mean wiggles of 0.5 decades: the slope is within two errors of 0, yet the steepest
+    # slope they allow would cross 1e-3 well within 10 T
+    noisy = 0.5 * np.cos(2.0 * lags)
+    fit = linregress(lags[16:], noisy[16:])
+    assert abs(fit.slope) < 2 * fit.stderr and (abs(fit.slope) + 2 * fit.stderr) * 10 * T > 3
+    f = curve_figures(noisy, 1e-3)
+    assert f.verdict == "undetermined" and f.projected_horizon is None
+    assert f.log10_decay_rate_stderr == pytest.approx(fit.stderr, rel=1e-10)
+    assert f.verdict_text.startswith("undetermined (")
+    # two lags: no fit with an uncertainty
+    short = curve_figures(np.array([0.0, -0.1, -0.2]), 1e-3)
+    assert short.verdict == "undetermined" and short.log10_decay_rate_stderr is None
+
+
+def test_every_verdict_is_documented_and_batches_count_them():
+    model = gf.RNN.init(6, 2, gain=1.0, seed=0)
+    r = gf.decay(model, batch_inputs(5, 40))
+    assert r.verdict in VERDICTS
+    assert all(s.verdict in VERDICTS for s in r.sequences)
+    doc = json.loads(json.dumps(r.to_dict(), allow_nan=False))
+    for entry in doc["sequences"]:
+        assert {"decay_factor_stderr", "projected_horizon", "verdict_text"} <= set(entry)
+    counts = {v: sum(s.verdict == v for s in r.sequences) for v in VERDICTS}
+    line = r.interpretation[1]
+    assert line.startswith("per sequence (5): ")
+    for v, c in counts.items():
+        assert (f"{c} {v}" in line) == (c > 0)

@@ -286,3 +286,45 @@ def test_cli_errors_are_one_line(weights, tmp_path):
         assert r.stdout == ""
     usage = invoke("fixedpoints", weights, "--starts", 0)
     assert usage.exit_code == 2
+
+
+# ---------------------------------------------------------------- the fixed-point figure
+def test_the_figure_draws_every_point_and_the_unit_circle():
+    from matplotlib.figure import Figure
+
+    from gradflow.report.fixedpoint_page import fixed_point_figure, principal_axes
+
+    model = gf.RNN({"W_h": 2.0 * np.eye(3), "W_x": np.zeros((3, 1)), "b_h": np.zeros(3)})
+    result = gf.fixed_points(model, starts=200, seed=1)
+    runs = model.run(np.zeros((3, 30, 1)), np.random.default_rng(0).standard_normal((3, 3)))
+    fig = fixed_point_figure(result, runs)
+    assert isinstance(fig, Figure)
+    eig, pc = fig.axes[:2]
+    drawn = np.concatenate([c.get_offsets() for c in eig.collections])
+    assert len(drawn) == sum(p.eigenvalues.size for p in result.points)
+    circle = eig.lines[0].get_xydata()
+    np.testing.assert_allclose(np.hypot(circle[:, 0], circle[:, 1]), 1.0, atol=1e-12)
+    assert len(pc.collections) == len(result.points) and len(pc.lines) == 3
+    # the projection: an axis of a cloud stretched along one direction is that direction
+    cloud = np.outer(np.linspace(-1, 1, 50), [3.0, 4.0, 0.0]) / 5.0
+    cloud += 1e-3 * np.random.default_rng(1).standard_normal(cloud.shape)
+    _, axes, explained = principal_axes(cloud)
+    assert abs(abs(axes[0] @ [0.6, 0.8, 0.0]) - 1) < 1e-4 and explained[0] > 0.99
+
+
+def test_cli_writes_the_figure_and_refuses_other_formats(tmp_path):
+    from PIL import Image
+
+    path = tmp_path / "w.npz"
+    gf.RNN.init(6, 2, gain=2.0, seed=3).save(path)
+    np.save(tmp_path / "x.npy", np.random.default_rng(0).standard_normal((3, 40, 2)))
+    out = tmp_path / "fp.png"
+    r = CliRunner().invoke(main, ["fixedpoints", str(path), "--inputs", str(tmp_path / "x.npy"),
+                                  "--starts", "32", "-o", str(out)])
+    assert r.exit_code == 0, r.output
+    pixels = np.asarray(Image.open(out).convert("L"))
+    assert pixels.shape[0] > 500 and (pixels < 128).mean() > 0.01
+    bad = tmp_path / "fp.svg"
+    r = CliRunner().invoke(main, ["fixedpoints", str(path), "--starts", "8", "-o", str(bad)])
+    assert r.exit_code == 1 and r.stderr.startswith("Error: ") and ".pdf or .png" in r.stderr
+    assert not bad.exists()

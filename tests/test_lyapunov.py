@@ -164,3 +164,98 @@ def test_cli_json_and_text(tmp_path):
     np.save(tmp_path / "xb.npy", np.zeros((2, 5, 2)))
     bad = invoke("lyapunov", path, "--inputs", tmp_path / "xb.npy")
     assert bad.exit_code == 1 and "one sequence" in bad.stderr
+
+
+# ---------------------------------------------------------------- statistics and convergence
+def diagonal_relu_rnn(exponents):
+    """A relu RNN whose pre-activations stay positive: J_t = diag(exp(exponents)) exactly."""
+    d = np.exp(np.asarray(exponents, float))
+    n = d.size
+    return gf.RNN({"W_h": np.diag(d), "W_x": np.zeros((n, 1)), "b_h": np.full(n, 0.5)},
+                  activation="relu")
+
+
+def test_statistics_of_a_known_spectrum_are_their_closed_forms():
+    exponents = np.array([0.3, 0.1, -0.05, -0.4, -1.0])
+    model = diagonal_relu_rnn(exponents)
+    r = gf.lyapunov(model, np.zeros((400, 1)), warmup=100)
+    np.testing.assert_allclose(r.exponents, exponents, atol=1e-12)
+    assert r.entropy_rate == pytest.approx(0.4, abs=1e-12)
+    assert r.positive_fraction == pytest.approx(2 / 5)
+    # partial sums 0.3, 0.4, 0.35, -0.05: j = 3, D = 3 + 0.35 / 0.4
+    assert r.kaplan_yorke_dimension == pytest.approx(3.875, abs=1e-10)
+    assert r.kaplan_yorke_fraction == pytest.approx(3.875 / 5, abs=1e-10)
+    # every block sees the same constant Jacobian: no spread, no warning
+    for error in (*r.exponents_stderr, r.entropy_rate_stderr, r.kaplan_yorke_dimension_stderr,
+                  r.positive_fraction_stderr):
+        assert error == pytest.approx(0.0, abs=1e-12)
+    assert r.warnings == ()
+    doc = r.to_dict()
+    assert doc["entropy_rate"] == pytest.approx(0.4, abs=1e-12) and doc["blocks"] == 10
+    assert doc["warnings"] == [] and doc["lambda_1_stderr"] == pytest.approx(0.0, abs=1e-12)
+    # a cut spectrum still positive at its end cannot tell the entropy or the fraction
+    top = gf.lyapunov(model, np.zeros((400, 1)), k=2, warmup=100)
+    assert top.entropy_rate is None and top.positive_fraction is None
+    assert top.kaplan_yorke_dimension is None and top.to_dict()["entropy_rate"] is None
+    three = gf.lyapunov(model, np.zeros((400, 1)), k=3, warmup=100)
+    assert three.entropy_rate == pytest.approx(0.4) and three.positive_fraction == 0.4
+
+
+def test_contracting_linear_spectrum_has_zero_entropy_and_dimension():
+    model = diagonal_relu_rnn([-0.1, -0.2, -0.7])
+    r = gf.lyapunov(model, np.zeros((300, 1)), warmup=50)
+    assert r.entropy_rate == 0.0 and r.positive_fraction == 0.0
+    assert r.kaplan_yorke_dimension == 0.0
+
+
+def test_the_standard_error_matches_the_spread_over_independent_inputs():
+    model = gf.RNN.init(16, 2, gain=1.6, seed=3)
+    values, errors = [], []
+    for seed in range(24):
+        xs = np.random.default_rng(100 + seed).standard_normal((1500, 2))
+        r = gf.lyapunov(model, xs, k=2, warmup=100)
+        values.append(r.lambda_1)
+        errors.append(r.lambda_1_stderr)
+    spread = np.std(values, ddof=1)
+    ratio = np.mean(errors) / spread
+    assert 0.5 <= ratio <= 2.0, (np.mean(errors), spread)
+
+
+def test_a_short_run_warns_in_the_result_the_json_and_on_stderr(tmp_path):
+    model = gf.RNN.init(8, 2, gain=1.2, seed=1)
+    short = gf.lyapunov(model, inputs(15, 2), warmup=3)
+    assert short.lambda_1_stderr is None and short.block_exponents is None
+    assert len(short.warnings) == 1 and "too short" in short.warnings[0]
+    assert short.to_dict()["warnings"] == list(short.warnings)
+    # long enough for blocks, too short for an error well below |lambda_1|
+    noisy = gf.lyapunov(gf.RNN.init(8, 2, gain=1.05, seed=1), inputs(60, 2, seed=4), warmup=10)
+    assert noisy.lambda_1_stderr is not None
+    if noisy.lambda_1_stderr > max(0.1 * abs(noisy.lambda_1), 1e-3):
+        assert "has not converged" in noisy.warnings[0]
+    path = tmp_path / "w.npz"
+    model.save(path)
+    r = invoke("lyapunov", path, "--steps", 15, "--json")
+    assert r.exit_code == 0, r.output
+    doc = json.loads(r.stdout)
+    assert doc["warnings"] and "too short" in doc["warnings"][0]
+    assert r.stderr.count("\n") == 1 and r.stderr.startswith("warning: ")
+    long = invoke("lyapunov", path, "--steps", 2000)
+    assert long.exit_code == 0 and long.stderr == ""
+    assert "+/-" in long.stdout and "entropy rate" in long.stdout
+
+
+def test_decay_lyapunov_and_the_report_use_the_same_default_warmup(tmp_path):
+    from gradflow.analysis.lyapunov import default_warmup
+
+    model = gf.RNN.init(10, 2, gain=1.3, seed=6)
+    path = tmp_path / "w.npz"
+    model.save(path)
+    ly = json.loads(invoke("lyapunov", path, "--steps", 64, "--k", 1, "--json").stdout)
+    de = json.loads(invoke("decay", path, "--steps", 64, "--json").stdout)
+    assert ly["warmup"] == de["warmup"] == default_warmup(64) == 16
+    assert ly["lambda_1"] == de["lambda_1"]
+    assert de["lambda_1_stderr"] == pytest.approx(ly["lambda_1_stderr"], rel=1e-12)
+    xs = np.random.default_rng(0).standard_normal((64, 2))
+    direct = gf.lyapunov(model, xs, k=1, warmup=16)
+    assert direct.lambda_1 == ly["lambda_1"]
+    assert gf.decay(model, xs).warmup == 16

@@ -172,5 +172,6 @@ def test_one_cell_analyses_refuse_a_network_file_by_name(tmp_path, command):
     assert r.stderr.strip().splitlines() == [
         "Error: this analysis takes one cell (RNN, LSTM, GRU); got 2-layer LSTM (n=5, d=3); "
         "for a network, decay measures what its output sees"]
-    with pytest.raises(gf.GradflowError, match="takes one cell"):
+    with pytest.raises(gf.GradflowError, match="model must be a cell .*, a network or a "
+                                               "Trajectory; got NoneType"):
         gf.decay(None, np.zeros((3, 1)))

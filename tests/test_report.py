@@ -193,18 +193,124 @@ def test_colours_come_from_the_kind_and_a_kind_without_one_gets_a_spare():
     assert history_color({"config": {"cell": "no-such-cell"}}, 3) == EXTRA_COLORS[3]
 
 
-def test_plot_functions_return_their_axes():
+def test_report_panels_are_drawn_by_the_public_plot_functions():
     from matplotlib.axes import Axes
 
-    from gradflow.report import data, plots
+    from gradflow import plot
+    from gradflow.report import data
 
     entries = [("RNN-tanh", gf.RNN.init(3, 2, seed=0)), ("LSTM", gf.LSTM.init(3, 2, seed=0))]
     reports = data.collect(entries, lambda model: np.zeros((12, 2)), flow_ends=4)
-    ax = plots.plot_flow_map(reports[1])
+    ax = plot.plot_flow_map(reports[1].flow)
     assert isinstance(ax, Axes) and len(ax.figure.axes) == 2  # the map and its colour bar
-    bare = plots.plot_flow_map(reports[0], colorbar=False)
+    bare = plot.plot_flow_map(reports[0].flow, colorbar=False)
     assert isinstance(bare, Axes) and len(bare.figure.axes) == 1
-    for draw in (plots.plot_decay, plots.plot_lyapunov):
-        assert isinstance(draw(reports), Axes)
-    for draw in (plots.plot_singular_values, plots.plot_lstm_paths):
-        assert isinstance(draw(reports[1]), Axes)
+    for r in reports:
+        assert isinstance(plot.plot_decay(r.decay, color=r.color), Axes)
+        assert isinstance(plot.plot_lyapunov(r.lyapunov), Axes)
+        assert isinstance(plot.plot_singular_values(r.spectrum), Axes)
+        assert isinstance(plot.plot_product_singular_values(r.products), Axes)
+        assert isinstance(plot.plot_gate_values(r.gates), Axes)
+    assert isinstance(plot.plot_decay(reports[1].decay, curve="cell"), Axes)
+    assert not (ROOT / "gradflow" / "report" / "plots.py").exists()  # one drawing code path
+
+
+def _two_lstms(tmp_path):
+    a, b = tmp_path / "untrained.npz", tmp_path / "trained.npz"
+    gf.LSTM.init(5, 2, seed=0).save(a)
+    gf.LSTM.init(5, 2, seed=1, gain=2.0).save(b)
+    rng = np.random.default_rng(4)
+    xa, xb = tmp_path / "xa.npy", tmp_path / "xb.npy"
+    np.save(xa, rng.standard_normal((30, 2)))
+    np.save(xb, rng.standard_normal((3, 20, 2)))  # a batch of 3
+    return a, b, xa, xb
+
+
+def test_each_model_reads_its_own_inputs_and_label(tmp_path):
+    a, b, xa, xb = _two_lstms(tmp_path)
+    out = tmp_path / "pair.pdf"
+    r = invoke("report", f"{a}:{xa}", f"{b}:{xb}", "--label", "before training",
+               "--label", "after training", "-o", out, "-q")
+    assert r.exit_code == 0, r.output
+    _, pages = pdf_text(out)
+    first = pages[0]
+    assert "before training" in first and "after training" in first
+    assert "median of 3" in first  # the batch's horizon is its median's
+    # the same models through repeated --inputs give the same figures
+    again = tmp_path / "again.pdf"
+    r = invoke("report", a, b, "--inputs", xa, "--inputs", xb, "-o", again, "-q")
+    assert r.exit_code == 0, r.output
+    ref_a = gf.decay(gf.load(a), np.load(xa))
+    ref_b = gf.decay(gf.load(b), np.load(xb))
+    text = pdf_text(again)[1][0]
+    for ref in (ref_a, ref_b):
+        assert f"{ref.decay_factor:.3f}" in text
+
+
+def test_report_refuses_mismatched_inputs_and_labels(tmp_path):
+    a, b, xa, xb = _two_lstms(tmp_path)
+    cases = [
+        (["report", a, b, "--inputs", xa, "--inputs", xb, "--inputs", xa], "given 3 times for 2"),
+        (["report", a, b, "--label", "one"], "--label: given 1 times for 2 models"),
+        (["report", f"{a}:{xa}", b], "every model needs its own inputs"),
+        (["report", f"{a}:{xa}", f"{b}:{xb}", "--inputs", xa], "not both"),
+    ]
+    for args, message in cases:
+        r = invoke(*args, "-o", tmp_path / "no.pdf")
+        assert r.exit_code == 1 and message in r.stderr, (args, r.output)
+    assert not (tmp_path / "no.pdf").exists()
+
+
+def test_two_models_of_one_kind_get_distinct_colours_on_every_page(tmp_path):
+    from matplotlib import colors
+
+    from gradflow.report import data
+
+    a, b, xa, xb = _two_lstms(tmp_path)
+    reports = data.collect([("a", gf.load(a), np.load(xa)), ("b", gf.load(b), np.load(xb))],
+                           flow_ends=4)
+    first, second = (np.array(colors.to_rgb(r.color)) for r in reports)
+    assert np.abs(first - second).max() > 0.3
+
+
+def test_network_report_shows_the_output_and_each_layer(tmp_path):
+    net = gf.Network([(gf.GRU.init(4, 2, seed=0),), (gf.GRU.init(4, 4, seed=1),)])
+    path = tmp_path / "net.npz"
+    net.save(path)
+    out = tmp_path / "net.pdf"
+    r = invoke("report", path, "--steps", 25, "-o", out, "-q")
+    assert r.exit_code == 0, r.output
+    _, pages = pdf_text(out)
+    joined = "\n".join(pages)
+    for words in ("net layer 0", "net layer 1", "Networks", "each layer", "flow map"):
+        assert words in joined, words
+    ref = gf.decay(gf.load(path), np.random.default_rng(0).standard_normal((25, 2)))
+    assert f"{ref.decay_factor:.3f}" in pages[0]
+
+
+def test_history_with_missing_fields_is_drawn_honestly(tmp_path):
+    import json
+
+    hist = tmp_path / "monitored.json"
+    hist.write_text(json.dumps({"format": "gradflow-train-history", "version": 1,
+                                "trace": {"step": [0, 1, 2, 3], "loss": [2.0, 1.0, 0.7, 0.5]}}))
+    out = tmp_path / "h.pdf"
+    r = invoke("report", "--history", hist, "-o", out, "-q")
+    assert r.exit_code == 0, r.output
+    text = pdf_text(out)[1][0]
+    assert "None" not in text
+    assert "last training loss 0.5" in text and "4 steps" in text
+    assert "records no gradient norms" in text
+
+
+def test_flow_map_colour_scale_is_sequential_over_the_data():
+    from gradflow import plot
+    from gradflow.analysis.flowmap import flow_map
+
+    model = gf.RNN.init(4, 2, seed=0, gain=0.5)
+    fm = flow_map(model, np.random.default_rng(0).standard_normal((30, 2)), ends=6)
+    mesh = plot.plot_flow_map(fm).collections[0]
+    values = fm.log10_norm2.compressed()
+    assert mesh.norm.vmin == pytest.approx(values.min())
+    assert mesh.norm.vmax == pytest.approx(values.max())
+    assert mesh.get_cmap().name == "viridis"

@@ -187,9 +187,15 @@ def test_a_recurrent_module_inside_a_larger_model():
 
 
 def test_refusals():
-    with pytest.raises(gf.GradflowError, match=r"LSTM with proj_size 2 \(weight_hr_l0\) is not "
-                                               "supported"):
-        gf.from_torch(torch.nn.LSTM(3, 4, proj_size=2))
+    bad = torch.nn.LSTM(3, 4, proj_size=2).state_dict()
+    bad["weight_hr_l0"] = torch.zeros(3, 4)
+    with pytest.raises(gf.GradflowError, match=r"weight_hh_l0 has shape \(16, 2\); expected "
+                                               r"\(G n, p\) = \(G\*4, 3\)"):
+        gf.from_torch(bad)
+    rnn = torch.nn.RNN(3, 4).state_dict()
+    rnn["weight_hr_l0"] = torch.zeros(2, 4)
+    with pytest.raises(gf.GradflowError, match="weight_hr_l0 belongs to an LSTM with proj_size"):
+        gf.from_torch({**rnn, "weight_hh_l0": torch.zeros(4, 2)})
     with pytest.raises(gf.GradflowError, match="the model is not bidirectional"):
         gf.from_torch(module("gru"), direction="reverse")
     with pytest.raises(gf.GradflowError, match=r"layer 2 out of range; the model has 2 layers "
@@ -268,3 +274,59 @@ def test_without_pytorch_the_command_says_how_to_install_it(tmp_path, monkeypatc
     assert not (tmp_path / "w.npz").exists()
     # a state dict of numpy arrays needs no PyTorch at all
     assert gf.from_torch(sd).variant == "reset_after"
+
+
+def projected_module(*, layers=2, bidirectional=True, seed=5):
+    torch.manual_seed(seed)
+    m = torch.nn.LSTM(3, 6, num_layers=layers, bidirectional=bidirectional, proj_size=2)
+    with torch.no_grad():
+        for name, p in m.named_parameters():
+            if name.startswith("bias"):
+                p.uniform_(-0.8, 0.8)
+    return m.double()
+
+
+def test_lstm_with_proj_size_imports_layer_by_layer_and_whole():
+    m = projected_module()
+    state = m.state_dict()
+    for layer in (0, 1):
+        for direction in ("forward", "reverse"):
+            sfx = f"_l{layer}" + ("_reverse" if direction == "reverse" else "")
+            c = gf.from_torch(m, layer, direction=direction)
+            assert (c.kind, c.hidden, c.proj_size, c.state_size) == ("LSTM-proj", 6, 2, 8)
+            assert c.inputs == (3 if layer == 0 else 4)  # directions * p above the first
+            np.testing.assert_array_equal(c["W_hr"], state["weight_hr" + sfx].numpy())
+            np.testing.assert_array_equal(c["W_fh"], state["weight_hh" + sfx][6:12].numpy())
+    x = torch.randn(2, 9, 3, dtype=torch.float64)
+    net = gf.network_from_torch(m)
+    assert net.output_size == 4 and net.state_size == 4 * 8
+    with torch.no_grad():
+        out, (h_n, c_n) = m(x.transpose(0, 1))
+    np.testing.assert_allclose(net.outputs(x.numpy()), out.transpose(0, 1).numpy(), rtol=0,
+                               atol=1e-12)
+    np.testing.assert_allclose(net.final_hidden(x.numpy()),
+                               torch.cat([h_n[2], h_n[3]], dim=-1).numpy(), rtol=0, atol=1e-12)
+    S = net.run(x.numpy())[:, -1]
+    for index, part in enumerate(net.state_slices().values()):
+        np.testing.assert_allclose(S[:, part][:, 2:], c_n[index].numpy(), rtol=0, atol=1e-12)
+    assert gf.torch_layer_inputs(m, x.numpy(), 1).shape == (2, 9, 4)
+    assert gf.describe_torch(state)["proj_size"] == 2
+
+
+def test_cli_imports_an_lstm_with_proj_size(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    m = projected_module(layers=2, bidirectional=False)
+    torch.save(m.state_dict(), "model.pt")
+    r = CliRunner().invoke(main, ["import-torch", "model.pt", "-o", "w1.npz", "--layer", "1",
+                                  "--json"])
+    assert r.exit_code == 0, r.output
+    doc = json.loads(r.stdout)
+    assert doc["proj_size"] == 2 and doc["torch"]["proj_size"] == 2 and doc["inputs"] == 2
+    assert gf.load("w1.npz") == gf.from_torch(m, 1)
+    r = CliRunner().invoke(main, ["import-torch", "model.pt", "--all-layers", "-o", "net.npz"])
+    assert r.exit_code == 0, r.output
+    net = gf.load("net.npz")
+    assert net == gf.network_from_torch(m) and net.kind == "LSTM-proj"
+    r = CliRunner().invoke(main, ["decay", "net.npz", "--steps", "12", "--json"])
+    assert r.exit_code == 0, r.output
+    assert len(json.loads(r.stdout)["log10_norm2_output"]) == 13

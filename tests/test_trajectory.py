@@ -124,6 +124,7 @@ def _reference_document(r):
                decay_factor=r.decay_factor, fit_lags=list(r.fit_lags), bound=r.bound,
                verdict=r.verdict, lambda_1=r.lambda_1 if np.isfinite(r.lambda_1) else None,
                exp_lambda_1=float(np.exp(r.lambda_1)) if np.isfinite(r.lambda_1) else None,
+               lambda_1_stderr=r.lambda_1_stderr, warmup=r.fit_lags[0],
                effective_bound=r.effective_bound, interpretation=list(r.interpretation))
     paths = [("full_state", r.full_state)]
     if r.log10_norm2_h is not None:
@@ -133,7 +134,14 @@ def _reference_document(r):
                     "growth_horizon": path.growth_horizon,
                     "log10_decay_rate": path.log10_decay_rate,
                     "decay_factor": path.decay_factor, "fit_lags": list(path.fit_lags),
-                    "verdict": path.verdict}
+                    "verdict": path.verdict,
+                    "log10_decay_rate_stderr": path.log10_decay_rate_stderr,
+                    "decay_factor_stderr": path.decay_factor_stderr,
+                    "projected_horizon": path.projected_horizon,
+                    "verdict_text": path.verdict_text}
+    doc.update(log10_decay_rate_stderr=r.log10_decay_rate_stderr,
+               decay_factor_stderr=r.decay_factor_stderr,
+               projected_horizon=r.projected_horizon, verdict_text=r.verdict_text)
     return doc
 
 

@@ -8,7 +8,7 @@ from ..activations import ACTIVATIONS, activation_bound, derivative
 from ..errors import GradflowError
 from ..validation import fraction, quantile_levels
 from ._json import level_key
-from .trajectory import Trajectory, resolve
+from .trajectory import Trajectory, one_cell, resolve
 
 #: Default quantile levels of the derivative distributions.
 QUANTILES = (0.01, 0.05, 0.25, 0.5, 0.75, 0.95, 0.99)
@@ -208,6 +208,8 @@ def bounds(model=None, xs=None, s0=None, *, saturation=0.01, quantiles=QUANTILES
         if xs is not None:
             raise GradflowError("inputs were given without a model; give the model too")
         return BoundsResult(activations=analytic, saturation=saturation)
+    if not isinstance(model, Trajectory):
+        one_cell(model)
     if xs is None and not isinstance(model, Trajectory):
         raise GradflowError(f"{model.describe()}: inputs are required to measure derivatives")
     run = resolve(model, xs, s0)

@@ -12,164 +12,26 @@ from types import MappingProxyType
 import numpy as np
 
 from .. import validation
-from ..errors import GradflowError
+from ..cells.network import Network
+from ..errors import GradientOverflowError
 from ..io.arrays import as_inputs, as_state
 from ..kernels import bptt as kernels
 from ..kernels.trajectory import run
 from ..resources import require_memory
-from ._json import number, numbers
 from ._pool import SequencePool
+from .backprop import BPTTResult, bhn_gate, check_grad_out, lag_norms
+from .backprop import readonly as _readonly
 from .clipping import gradient_norm
+from .network_bptt import network_bptt
 
-
-def _readonly(a):
-    a.setflags(write=False)
-    return a
-
-
-@dataclass(frozen=True)
-class BPTTResult:
-    """Gradients of a loss ``L(s_1, ..., s_T)`` with respect to every weight of a cell.
-
-    Attributes
-    ----------
-    model : str
-        The cell, in words.
-    cell : str
-        ``"rnn"``, ``"lstm"`` or ``"gru"``.
-    grads : mapping of str to ndarray
-        ``dL/dW`` for every weight name of the cell (``W_fh``, ``b_hn``, ...), shaped like the
-        weight; summed over the sequences of a batch.
-    state_grads : ndarray, shape (T + 1, m) or (B, T + 1, m)
-        The total gradient ``dL/ds_t`` for t = 0..T: the direct term ``grad_out`` plus all that
-        flows back from later steps; ``state_grads[0]`` is the gradient of the initial state.
-    input_grads : ndarray, shape (T, d) or (B, T, d)
-        ``dL/dx_t`` for the input of every step (what a layer below would receive).
-    grads_by_lag : mapping of str to ndarray, or None
-        With ``by_lag``: ``grads_by_lag[name][l]`` is the lag-``l`` part of ``grads[name]``,
-        shape ``(T,) + weight shape``; summed over the lags it gives ``grads[name]``.
-    """
-
-    model: str
-    cell: str
-    grads: MappingProxyType
-    state_grads: np.ndarray
-    input_grads: np.ndarray
-    grads_by_lag: MappingProxyType | None = None
-
-    @property
-    def steps(self):
-        """The horizon T."""
-        return int(self.input_grads.shape[-2])
-
-    @property
-    def lags(self):
-        """Lags ``0..T-1`` of ``grads_by_lag``."""
-        return np.arange(self.steps)
-
-    @property
-    def norm(self):
-        """Euclidean norm of the whole weight gradient (all names together)."""
-        return gradient_norm(self.grads.values())
-
-    def lag_norms(self, names=None):
-        """Per-lag gradient mass: the norm of the lag-``l`` part of the whole gradient.
-
-        Parameters
-        ----------
-        names : sequence of str, optional
-            Only these weights (default: all of them).
-
-        Returns
-        -------
-        ndarray, shape (T,)
-            Entry ``l`` is ``||sum over t of the lag-l terms||`` over the chosen weights: the
-            long-term components of Pascanu et al. are the large lags.
-        """
-        if self.grads_by_lag is None:
-            raise GradflowError("lag_norms needs the split by lag; call bptt(..., by_lag=True)")
-        names = list(self.grads_by_lag) if names is None else list(names)
-        for name in names:
-            if name not in self.grads_by_lag:
-                raise GradflowError(
-                    f"no weight {name!r} in this {self.cell.upper()}; "
-                    f"expected one of {', '.join(self.grads_by_lag)}"
-                )
-        return lag_norms({name: self.grads_by_lag[name] for name in names}, self.steps)
-
-    def to_dict(self):
-        """A JSON document: the gradient norms per weight, and per lag where split."""
-        doc = {
-            "cell": self.cell,
-            "model": self.model,
-            "steps": self.steps,
-            "norm": number(self.norm),
-            "norms": {k: number(gradient_norm([v])) for k, v in self.grads.items()},
-        }
-        if self.grads_by_lag is not None:
-            doc["lags"] = [int(k) for k in self.lags]
-            doc["lag_norms"] = numbers(self.lag_norms())
-        return doc
-
-
-def lag_norms(grads_by_lag, steps):
-    """Per-lag gradient mass of a split by lag: entry ``l`` is the norm of all lag-``l`` parts.
-
-    Parameters
-    ----------
-    grads_by_lag : mapping of str to ndarray
-        Weight gradients split by lag, lag first (:attr:`BPTTResult.grads_by_lag`).
-    steps : int
-        The horizon T (the number of lags).
-
-    Returns
-    -------
-    ndarray, shape (T,)
-    """
-    parts = list(grads_by_lag.values())
-    return np.array([gradient_norm([p[lag] for p in parts]) for lag in range(steps)])
+__all__ = ["BPTTResult", "SequencePool", "Trajectories", "bhn_gate", "bptt", "check_grad_out",
+           "lag_norms", "trajectories"]
 
 
 def _unstack(model, dWh, dWx, db, dbhn, lead=()):
     """Kernel-form gradients back to seed names; ``lead`` = leading axes (the lag axis)."""
-    out = {}
-    k = len(lead)
-    for g, gate in enumerate(model.gates):
-        idx = (slice(None),) * k + (g,)
-        out[model.recurrent_name(gate)] = _readonly(np.ascontiguousarray(dWh[idx]))
-        out[model.input_name(gate)] = _readonly(np.ascontiguousarray(dWx[idx]))
-        out[model.bias_name(gate)] = _readonly(np.ascontiguousarray(db[idx]))
-    for name in model.extra_names():  # b_hn
-        out[name] = _readonly(np.ascontiguousarray(dbhn))
-    return MappingProxyType({name: out[name] for name in model.weight_names()})
-
-
-def bhn_gate(model):
-    """Index of the gate whose ``delta_h`` is ``b_hn``'s gradient (GRU reset_after), else -1."""
-    return 2 if "b_hn" in model.extra_names() else -1
-
-
-def check_grad_out(grad_out, shape, *, expected=None):
-    """Return the direct state gradients ``grad_out`` as float64, or raise naming the fault.
-
-    ``expected`` words the expected shape for the message (default: ``shape`` and what it
-    holds).
-    """
-    if grad_out is None:
-        raise GradflowError("grad_out is required: dL/ds_t for t = 1..T, shape (T, m)")
-    a = np.asarray(grad_out)
-    if a.shape != shape:
-        if expected is None:
-            expected = f"{shape} (dL/ds_t for t = 1..T, state size m = {shape[-1]})"
-        raise GradflowError(f"grad_out has shape {a.shape}; expected {expected}")
-    if a.dtype.kind not in "fiu":
-        raise GradflowError(f"grad_out has dtype {a.dtype}; expected real numbers")
-    a = np.ascontiguousarray(a, dtype=np.float64)
-    bad = ~np.isfinite(a)
-    if bad.any():
-        where = tuple(int(i) for i in np.argwhere(bad)[0])
-        raise GradflowError(f"grad_out holds a non-finite value ({a[where]}) at index {where}")
-    return a
+    named = model.named_gradients(dWh, dWx, db, dbhn, lead=len(lead))
+    return MappingProxyType({name: _readonly(g) for name, g in named.items()})
 
 
 _ONE_THREAD = SequencePool(1)
@@ -259,7 +121,7 @@ class Trajectories:
         Gn, n = args[4].shape
         require_memory(8 * T * (Gn * n * (n + d + 1) + n),
                        f"the split by lag of the gradients of {model.describe()} over {T} steps")
-        lWh = np.zeros((T, Gn, n, n))
+        lWh = np.zeros((T,) + args[2].shape)
         lWx = np.zeros((T, Gn, n, d))
         lb = np.zeros((T, Gn, n))
         lbhn = np.zeros((T, n))
@@ -314,6 +176,35 @@ def trajectories(model, xs, s0=None, *, pool=None):
     return Trajectories(model=model, inputs=X, states=S)
 
 
+def check_finite_gradients(model, result):
+    """Raise :class:`~gradflow.errors.GradientOverflowError` unless every gradient is finite.
+
+    Names the step whose state gradient overflowed first, going backwards from T; else the
+    weight whose sum over the steps (or whose norm) left the float64 range.
+    """
+    S = result.state_grads
+    T = S.shape[1] - 1
+    bad = ~np.isfinite(S).all(axis=2)
+    fix = "scale grad_out down or shorten the sequence"
+    if bad.any():
+        seq, t = max(zip(*np.nonzero(bad), strict=True), key=lambda st: (st[1], -st[0]))
+        value = S[seq, t][~np.isfinite(S[seq, t])][0]
+        where = f" (sequence {seq})" if S.shape[0] > 1 else ""
+        raise GradientOverflowError(
+            f"the backward pass of {model.describe()} overflows float64 at step {t} of {T}"
+            f"{where} (dL/ds_{t} holds {value}); {fix}", step=int(t))
+    parts = dict(result.grads)
+    if result.grads_by_lag is not None:
+        parts.update({f"{name} (by lag)": g for name, g in result.grads_by_lag.items()})
+    for name, g in {**parts, "input gradient": result.input_grads}.items():
+        if not np.isfinite(g).all():
+            raise GradientOverflowError(f"the gradient of {name} of {model.describe()} "
+                                        f"overflows float64 summed over {T} steps; {fix}")
+    if not np.isfinite(gradient_norm(result.grads.values())):
+        raise GradientOverflowError(f"the norm of the gradient of {model.describe()} "
+                                    f"overflows float64; {fix}")
+
+
 def bptt(model, xs, grad_out, s0=None, by_lag=False):
     """Exact gradients of every weight by backpropagation through time.
 
@@ -324,11 +215,14 @@ def bptt(model, xs, grad_out, s0=None, by_lag=False):
 
     Parameters
     ----------
-    model : RNN, LSTM or GRU
+    model : RNN, LSTM, GRU or Network
+        A network takes ``grad_out`` at its outputs and names its gradients as its file
+        does (:func:`~gradflow.analysis.network_bptt.network_bptt`).
     xs : ndarray, shape (T, d) or (B, T, d)
         Inputs; a batch of B sequences sums the gradients over the sequences.
     grad_out : ndarray, shape (T, m) or (B, T, m)
-        ``dL/ds_t`` for t = 1..T (for LSTM ``s = concat(h, c)``).
+        ``dL/ds_t`` for t = 1..T (for LSTM ``s = concat(h, c)``); for a network
+        ``dL/d output_t``, (T, D p) as PyTorch's ``output``.
     s0 : ndarray, shape (m,) or (B, m), optional
         Initial state (zeros by default).
     by_lag : bool, optional
@@ -345,7 +239,8 @@ def bptt(model, xs, grad_out, s0=None, by_lag=False):
     ------
     GradflowError
         On bad shapes or values; :class:`~gradflow.TrajectoryOverflowError` when the forward
-        trajectory leaves the float64 range.
+        trajectory leaves the float64 range; :class:`~gradflow.GradientOverflowError` when
+        the backward pass does (naming the step).
 
     References
     ----------
@@ -353,6 +248,8 @@ def bptt(model, xs, grad_out, s0=None, by_lag=False):
     Pascanu, Mikolov & Bengio (2013), "On the difficulty of training recurrent neural
     networks", ICML.
     """
+    if isinstance(model, Network):
+        return network_bptt(model, xs, grad_out, s0, by_lag)
     xs = as_inputs(xs, model.inputs)
     batch = xs.ndim == 3
     T, m = xs.shape[-2], model.state_size
@@ -360,6 +257,7 @@ def bptt(model, xs, grad_out, s0=None, by_lag=False):
     s0 = as_state(s0, m, batch=xs.shape[0] if batch else None)
     validation.boolean(by_lag, "by_lag")
     result = trajectories(model, xs, s0).backward(G if batch else G[None], by_lag=by_lag)
+    check_finite_gradients(model, result)
     if batch:
         return result
     return replace(result, state_grads=_readonly(result.state_grads[0]),

@@ -40,7 +40,13 @@ def gradient_norm(arrays):
     """
     if isinstance(arrays, Mapping):
         arrays = arrays.values()
-    parts = [np.asarray(a, dtype=np.float64).ravel() for a in arrays]
+    if isinstance(arrays, str) or not hasattr(arrays, "__iter__"):
+        raise GradflowError(f"the gradient must be arrays (a mapping or a sequence of them); "
+                            f"got {type(arrays).__name__}")
+    try:
+        parts = [np.asarray(a, dtype=np.float64).ravel() for a in arrays]
+    except (TypeError, ValueError):
+        raise GradflowError("the gradient must be arrays of real numbers") from None
     flat = np.concatenate(parts) if parts else np.zeros(0)
     if np.isnan(flat).any():
         return math.nan
@@ -274,7 +280,9 @@ class ClippingSummary:
 
 def clipping_summary(results):
     """Summarise a sequence of :class:`ClipResult`: the fraction of steps clipped and more."""
-    results = list(results)
+    results = list(results) if hasattr(results, "__iter__") else None
+    if results is None or not all(isinstance(r, ClipResult) for r in results):
+        raise GradflowError("results must be a sequence of ClipResults (from clip_gradients)")
     steps = len(results)
     clipped = sum(r.clipped for r in results)
     finite = [r.norm for r in results if math.isfinite(r.norm)]

@@ -1,5 +1,6 @@
 """RNN (tanh, relu), LSTM and GRU built alike and run on the same inputs, side by side."""
 
+import math
 from dataclasses import dataclass
 from fractions import Fraction
 
@@ -8,6 +9,7 @@ import numpy as np
 from ..cells import CELLS as CLASSES
 from ..cells import configuration
 from ..errors import TrajectoryOverflowError
+from ..resources import require_memory
 from ..validation import integer
 from ._json import number
 from .decay import decay
@@ -193,6 +195,20 @@ def build(label, hidden, inputs, *, init="gaussian", gain=0.8, seed=0, forget_bi
     return cls.init(hidden, inputs, init=init, gain=gain, seed=seed, **options, **init_options)
 
 
+def _require_memory(hidden, inputs, steps, longest):
+    """Refuse up front a comparison whose cells, runs and products cannot fit in memory."""
+    n = integer(hidden, "hidden", minimum=1)
+    d = integer(inputs, "inputs", minimum=1)
+    total = 0
+    for cls, options in line_up().values():
+        entries = sum(math.prod(s) for s in cls.weight_shapes(n, d, **options).values())
+        m = cls.state_size_for(n, **options)
+        # the weights (three forms), the trajectories, the running products of the decay
+        total += 8 * (3 * entries + (max(steps, longest) + 1) * (m + d) + 4 * m * m)
+    require_memory(total, f"comparing the {len(line_up())} cells at hidden {n}, inputs {d}, "
+                          f"steps {steps} and lengths up to {longest}")
+
+
 def compare(hidden=32, inputs=4, steps=300, *, init="gaussian", gain=0.8, seed=0,
             input_seed=0, forget_bias=1.0, threshold=1e-3, lengths=LENGTHS):
     """Build RNN-tanh, RNN-relu, LSTM and GRU alike, run them on the same inputs, compare.
@@ -238,6 +254,7 @@ def compare(hidden=32, inputs=4, steps=300, *, init="gaussian", gain=0.8, seed=0
     lengths = tuple(integer(T, "lengths", minimum=1, rule="positive integers") for T in lengths)
     if not lengths:
         lengths = LENGTHS
+    _require_memory(hidden, inputs, steps, max(lengths))
     models = {label: build(label, hidden, inputs, init=init, gain=gain, seed=seed,
                            forget_bias=forget_bias) for label in line_up()}
     width = next(iter(models.values())).inputs

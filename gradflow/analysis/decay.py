@@ -6,22 +6,27 @@ reading of a curve (horizons, fitted rate, verdict, sentences) in
 """
 
 import math
+from dataclasses import replace
 
 import numpy as np
 
 from .. import _threads
 from ..cells.network import Network
+from ..cells.readout import Readout
 from ..errors import GradflowError
+from ..io.arrays import as_inputs, as_lengths, as_state, batch_first
 from ..kernels import suffix_products
 from ..resources import require_memory
 from ..validation import boolean, fraction, quantile_levels
 from .decay_reading import batch_interpretation, curve_figures, interpretation
 from .decay_results import DecayBatchResult, DecayResult
+from .lag_bands import lag_median, lag_quantiles
 from .lyapunov import lyapunov_spectrum
+from .lyapunov_statistics import block_spectra, standard_error
 from .network_decay import network_decay
 from .sensitivity import Sensitivities, sensitivities
 from .spectrum import step_norms_along
-from .trajectory import resolve
+from .trajectory import Trajectory, resolve
 
 __all__ = ["BAND_LEVELS", "DecayBatchResult", "DecayResult", "decay", "pascanu_bound",
            "suffix_log10_norms"]
@@ -31,8 +36,8 @@ BAND_LEVELS = (0.1, 0.25, 0.75, 0.9)
 
 
 def _block_size(model):
-    """The hidden size n for a state that stacks (h, c), measured block by block; else 0."""
-    return model.hidden if model.state_size > model.hidden else 0
+    """The size of h for a state that stacks (h, c), measured block by block; else 0."""
+    return model.output_size if model.state_size > model.output_size else 0
 
 
 def _suffix_norms(run):
@@ -70,19 +75,22 @@ def pascanu_bound(model):
 
 
 def _largest_exponent(run, warmup):
-    exponents, _, _ = lyapunov_spectrum(run.model, run.xs, run.states, 1, warmup, 1, 0)
-    return float(exponents[0])
+    """lambda_1 after ``warmup`` steps and its batch-means standard error (or None)."""
+    exponents, qr_steps, log_r = lyapunov_spectrum(run.model, run.xs, run.states, 1, warmup,
+                                                   1, 0)
+    blocks = block_spectra(log_r, qr_steps, warmup)
+    return float(exponents[0]), None if blocks is None else standard_error(blocks[:, 0])
 
 
 def _result(model, curves, threshold, figures, bound, lambda_1, effective, sentences,
-            seen):
+            seen, readout=None):
     """A DecayResult from (full, h-block, c-block) curves, the output's and their figures."""
     full, block_h, block_c = curves
     return DecayResult(
         log10_norm2_output=seen.output,
         log10_norm2_output_c=seen.output_c,
         log10_norm2_input=seen.input,
-        model=model.describe(),
+        model=_described(model, readout),
         cell=model.cell,
         lags=np.arange(full.size),
         log10_norm2=full,
@@ -110,35 +118,33 @@ def _paths(curves, threshold):
     return curve_figures(block_h, threshold), curve_figures(block_c, threshold)
 
 
-def _single(run, threshold, with_effective_bound, curves=None):
+def _described(model, readout):
+    """The model in words, and its readout where the output sensitivities are the logits'."""
+    return model.describe() + ("" if readout is None else f", {readout.describe()}")
+
+
+def _single(run, threshold, with_effective_bound, curves=None, readout=None):
     """One sequence's result; ``curves`` = (full, block_h, block_c) skips the sweep."""
     model = run.model
     if curves is None:
         curves = _suffix_norms(run)
-    seen = sensitivities(model, run.xs, states=run.states)
+    seen = sensitivities(model, run.xs, states=run.states, readout=readout)
     figures = curve_figures(seen.output, threshold)
-    lambda_1 = _largest_exponent(run, figures.fit_lags[0])
+    lambda_1, lambda_1_stderr = _largest_exponent(run, figures.fit_lags[0])
     effective = (float(np.max(step_norms_along(model, run.xs, run.states)))
                  if with_effective_bound else None)
     bound = pascanu_bound(model)
     sentences = interpretation(figures, seen.output, threshold, bound, effective, lambda_1,
                                _paths(curves, threshold), full_state=_full_state(curves,
                                                                                 threshold))
-    return _result(model, curves, threshold, figures, bound, lambda_1, effective, sentences,
-                   seen)
+    result = _result(model, curves, threshold, figures, bound, lambda_1, effective, sentences,
+                     seen, readout)
+    return replace(result, lambda_1_stderr=lambda_1_stderr)
 
 
 def _full_state(curves, threshold):
     """The full-state curve's figures where the state is more than the output (LSTM)."""
     return curve_figures(curves[0], threshold) if curves[1] is not None else None
-
-
-def _quantiles(curves, levels):
-    """Per-lag quantiles of log10 norms; a band touching an exact zero reads -inf."""
-    with np.errstate(invalid="ignore"):
-        q = np.quantile(curves, levels, axis=0)
-    q[np.isnan(q)] = -np.inf
-    return q
 
 
 def _batch_suffix_norms(run, threads):
@@ -159,29 +165,44 @@ def _batch_suffix_norms(run, threads):
     return [(full[i], out_h[i], out_c[i]) for i in range(B)]
 
 
-def _batch(run, threshold, levels, with_effective_bound, threads=None):
-    model = run.model
+def _batch(run, threshold, levels, with_effective_bound, threads=None, readout=None):
     computed = _batch_suffix_norms(run, threads)
-    sequences = tuple(_single(seq, threshold, with_effective_bound, curves)
+    sequences = tuple(_single(seq, threshold, with_effective_bound, curves, readout)
                       for seq, curves in zip(run.sequences(), computed, strict=True))
-    curves = np.stack([r.log10_norm2 for r in sequences])
-    median = np.median(curves, axis=0)
-    median[np.isnan(median)] = -np.inf
-    outputs = np.stack([r.log10_norm2_output for r in sequences])
-    inputs = np.stack([r.log10_norm2_input for r in sequences])
-    seen = Sensitivities(output=_quantiles(outputs, [0.5])[0],
-                         input=_quantiles(inputs, [0.5])[0],
-                         output_c=(_quantiles(np.stack([r.log10_norm2_output_c
-                                                        for r in sequences]), [0.5])[0]
+    return _summarise(run.model, sequences, threshold, levels, with_effective_bound,
+                      readout=readout)
+
+
+def _padded_batch(model, xs, s0, lengths, threshold, levels, with_effective_bound,
+                  readout=None):
+    """A padded batch: each sequence over its own valid steps ``0..lengths[b] - 1``."""
+    s0 = as_state(s0, model.state_size, batch=xs.shape[0])
+    sequences = tuple(
+        _single(resolve(model, x[:length], s, batch=False), threshold, with_effective_bound,
+                readout=readout)
+        for x, s, length in zip(xs, s0, lengths, strict=True))
+    return _summarise(model, sequences, threshold, levels, with_effective_bound, lengths,
+                      readout)
+
+
+def _summarise(model, sequences, threshold, levels, with_effective_bound, lengths=None,
+               readout=None):
+    """The batch result of the sequences' own results: per-lag medians and bands."""
+    def median_of(name):
+        return lag_median([getattr(r, name) for r in sequences])
+
+    def bands_of(name):
+        return lag_quantiles([getattr(r, name) for r in sequences], levels)
+
+    median = median_of("log10_norm2")
+    seen = Sensitivities(output=median_of("log10_norm2_output"),
+                         input=median_of("log10_norm2_input"),
+                         output_c=(median_of("log10_norm2_output_c")
                                    if sequences[0].log10_norm2_output_c is not None else None))
     h = c = qh = qc = None
     if sequences[0].log10_norm2_h is not None:
-        hs = np.stack([r.log10_norm2_h for r in sequences])
-        cs = np.stack([r.log10_norm2_c for r in sequences])
-        h = _quantiles(hs, [0.5])[0]
-        c = _quantiles(cs, [0.5])[0]
-        qh = _quantiles(hs, levels)
-        qc = _quantiles(cs, levels)
+        h, c = median_of("log10_norm2_h"), median_of("log10_norm2_c")
+        qh, qc = bands_of("log10_norm2_h"), bands_of("log10_norm2_c")
     figures = curve_figures(seen.output, threshold)
     lambdas = np.array([r.lambda_1 for r in sequences])
     lambda_1 = float(np.median(lambdas))
@@ -193,20 +214,36 @@ def _batch(run, threshold, levels, with_effective_bound, threads=None):
                                      lambda_1, _paths((median, h, c), threshold), sequences,
                                      full_state=_full_state((median, h, c), threshold))
     summary = _result(model, (median, h, c), threshold, figures, bound, lambda_1, effective,
-                      sentences, seen)
+                      sentences, seen, readout)
     return DecayBatchResult(
         summary=summary,
         sequences=sequences,
         quantile_levels=levels,
-        log10_norm2_quantiles=_quantiles(curves, levels),
+        log10_norm2_quantiles=bands_of("log10_norm2"),
         log10_norm2_h_quantiles=qh,
         log10_norm2_c_quantiles=qc,
-        log10_norm2_output_quantiles=_quantiles(outputs, levels),
+        log10_norm2_output_quantiles=bands_of("log10_norm2_output"),
+        lengths=lengths,
     )
 
 
+def _layout(model, xs, time_major, lengths):
+    """Batch-first inputs and checked lengths (None without) of a call to :func:`decay`."""
+    if isinstance(model, Trajectory):
+        if lengths is not None or time_major:
+            raise GradflowError("lengths and time_major apply to (model, xs); a trajectory's "
+                                "inputs are already laid out")
+        return xs, None
+    xs = batch_first(xs, time_major=boolean(time_major, "time_major"))
+    if lengths is None:
+        return xs, None
+    xs = as_inputs(xs, model.inputs)
+    return xs, as_lengths(lengths, xs.shape[0] if xs.ndim == 3 else None, xs.shape[-2])
+
+
 def decay(model, xs=None, s0=None, *, threshold=1e-3, quantiles=BAND_LEVELS,
-          effective_bound=False, threads=None, whole_state=False):
+          effective_bound=False, threads=None, whole_state=False, lengths=None,
+          time_major=False, readout=None):
     """Spectral norm of ``ds_T/ds_{T-k}`` for every lag k = 0..T, exact at any T, and its reading.
 
     The backward product is renormalised by a power of two at every step with the exponent
@@ -244,6 +281,20 @@ def decay(model, xs=None, s0=None, *, threshold=1e-3, quantiles=BAND_LEVELS,
         stacks; it costs about m / (directions * n) times the output's figures).  A cell's
         is always computed.
 
+    lengths : array_like of int, shape (B,), optional
+        A padded batch: sequence b holds valid inputs in steps ``0..lengths[b] - 1`` and is
+        analysed over those alone (its own T_b, as PyTorch's packed sequences run it: a
+        network's reverse direction starts at the last valid step).  The per-lag medians
+        and bands at lag k are over the sequences that reach lag k
+        (:attr:`DecayBatchResult.sequences_per_lag`).
+    time_major : bool, optional
+        Batch inputs are (T, B, d) rather than (B, T, d).
+    readout : Readout, (W_out, b_out), W_out or torch.nn.Linear, optional
+        A linear head ``z = W_out y_T + b_out`` (W_out of shape (p, q), q the model's
+        ``output_size``): the output and input sensitivities and the headline are then
+        those of the logits z, ``||dz/ds_{T-k}||`` and ``||dz/dx_{T-k}||``
+        (:class:`~gradflow.cells.readout.Readout`).  The whole-state figures do not change.
+
     Returns
     -------
     DecayResult or DecayBatchResult
@@ -258,13 +309,24 @@ def decay(model, xs=None, s0=None, *, threshold=1e-3, quantiles=BAND_LEVELS,
     """
     threshold = fraction(threshold, "threshold")
     with_bound = bool(effective_bound)
+    if model is not None:
+        xs, lengths = _layout(model, xs, time_major, lengths)
+        if readout is not None:
+            readout = Readout.coerce(readout, model.model if isinstance(model, Trajectory)
+                                     else model)
     if isinstance(model, Network):
         if with_bound:
             raise GradflowError("effective_bound is a figure of one cell; a network has none")
         return network_decay(model, xs, s0, threshold=threshold,
                              quantiles=quantile_levels(quantiles),
-                             whole_state=boolean(whole_state, "whole_state"))
+                             whole_state=boolean(whole_state, "whole_state"), lengths=lengths,
+                             readout=readout)
+    if lengths is not None:
+        return _padded_batch(model, xs, s0, lengths, threshold, quantile_levels(quantiles),
+                             with_bound, readout)
     run = resolve(model, xs, s0, threads=threads)
     if run.batch is not None:
-        return _batch(run, threshold, quantile_levels(quantiles), with_bound, threads)
-    return _single(run, threshold, with_bound)
+        with _threads.blas_threads(1):  # many small products: a BLAS pool costs, never gains
+            return _batch(run, threshold, quantile_levels(quantiles), with_bound, threads,
+                          readout)
+    return _single(run, threshold, with_bound, readout=readout)

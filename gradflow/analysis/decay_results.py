@@ -7,6 +7,7 @@ decay --json``, ``gradflow compare``, the training snapshots, the sweep's rows) 
 
 import math
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import numpy as np
 
@@ -21,14 +22,21 @@ CURVES = ("log10_norm2", "log10_norm2_h", "log10_norm2_c", "log10_norm2_output",
 #: The headline figures of a curve, as a sweep row and the per-sequence entries list them.
 HEADLINE = ("gradient_horizon", "growth_horizon", "log10_decay_rate", "decay_factor", "verdict")
 
+#: The evidence of the verdict (:data:`~gradflow.analysis.decay_reading.VERDICTS`): the fitted
+#: rate's standard error, the projected horizon and the verdict in words.
+EVIDENCE = ("log10_decay_rate_stderr", "decay_factor_stderr", "projected_horizon",
+            "verdict_text")
+
 #: Keys of the document of ``gradflow decay --json``, in order.
 DOCUMENT_KEYS = ("cell", "model", "steps", "lags", *CURVES, "threshold", "gradient_horizon",
                  "growth_horizon", "log10_decay_rate", "decay_factor", "fit_lags", "bound",
-                 "verdict", "lambda_1", "exp_lambda_1", "effective_bound", "interpretation",
-                 "hidden_path", "cell_path", "full_state", "log10_norm2_output_layers")
+                 "verdict", "lambda_1", "exp_lambda_1", "lambda_1_stderr", "warmup",
+                 "effective_bound", "interpretation",
+                 "hidden_path", "cell_path", "full_state", "log10_norm2_output_layers",
+                 *EVIDENCE)
 
 #: Keys of each entry of ``sequences`` in the document of a batch.
-SEQUENCE_KEYS = (*CURVES, *HEADLINE, "lambda_1", "effective_bound")
+SEQUENCE_KEYS = (*CURVES, *HEADLINE, "lambda_1", "effective_bound", *EVIDENCE)
 
 #: Entries that only LSTM results have; other cells' documents leave them out.
 _BLOCKS_ONLY = frozenset({"log10_norm2_h", "log10_norm2_c", "hidden_path", "cell_path",
@@ -77,7 +85,11 @@ class DecayResult:
         Pascanu et al.'s per-step bound ``gamma * sigma_max(W_h)`` (RNN only): the norm at lag
         k never exceeds ``bound ** k``.
     verdict : str
-        ``"vanishing"``, ``"exploding"`` or ``"stable"`` over the measured horizon.
+        One of :data:`~gradflow.analysis.decay_reading.VERDICTS`, read from the output
+        sensitivity: its crossing of the threshold within T, else its fitted rate and that
+        rate's standard error.  The evidence is in ``verdict_text``,
+        ``decay_factor_stderr`` and ``projected_horizon`` (properties, read from the same
+        curve).
     cell : str
         ``"rnn"``, ``"lstm"`` or ``"gru"``.
     lambda_1 : float or None
@@ -88,6 +100,9 @@ class DecayResult:
     effective_bound : float or None
         ``max_t ||J_t||_2`` over the trajectory: the norm at lag k never exceeds its k-th power
         (None unless requested).
+    lambda_1_stderr : float or None
+        Batch-means standard error of ``lambda_1``
+        (:mod:`~gradflow.analysis.lyapunov_statistics`); None for a run too short to tell.
     interpretation : tuple of str
         The figures above read out in sentences.
     """
@@ -108,11 +123,38 @@ class DecayResult:
     cell: str = field(default="")
     lambda_1: float | None = None
     effective_bound: float | None = None
+    lambda_1_stderr: float | None = None
     interpretation: tuple = ()
     log10_norm2_output: np.ndarray | None = None
     log10_norm2_output_c: np.ndarray | None = None
     log10_norm2_input: np.ndarray | None = None
     log10_norm2_output_layers: np.ndarray | None = None
+
+    @cached_property
+    def headline(self):
+        """:class:`CurveFigures` of the curve the headline reads (``log10_norm2_output``)."""
+        curve = self.log10_norm2_output
+        return curve_figures(self.log10_norm2 if curve is None else curve, self.threshold)
+
+    @property
+    def log10_decay_rate_stderr(self):
+        """Standard error of ``log10_decay_rate`` from the fit's residuals (None: < 3 lags)."""
+        return self.headline.log10_decay_rate_stderr
+
+    @property
+    def decay_factor_stderr(self):
+        """Standard error of ``decay_factor``."""
+        return self.headline.decay_factor_stderr
+
+    @property
+    def projected_horizon(self):
+        """The lag where the fitted line crosses the threshold; None for a rate of 1."""
+        return self.headline.projected_horizon
+
+    @property
+    def verdict_text(self):
+        """The verdict with its evidence, e.g. ``"vanishing (0.90 +/- 0.01 per step; ...)"``."""
+        return self.headline.verdict_text
 
     @property
     def full_state(self):
@@ -128,6 +170,11 @@ class DecayResult:
     def steps(self):
         """The horizon T."""
         return int(self.lags[-1])
+
+    @property
+    def warmup(self):
+        """The steps skipped before lambda_1 (and the rate fit) are measured: the first lag."""
+        return int(self.fit_lags[0])
 
     @property
     def exp_lambda_1(self):
@@ -200,6 +247,10 @@ class DecayBatchResult:
         LSTM only: the same for the blocks.
     log10_norm2_output_quantiles : ndarray, shape (Q, T + 1), or None
         The same for the output sensitivity, the curve the headline reads.
+    lengths : ndarray of int, shape (B,), or None
+        A padded batch's valid lengths: sequence b was analysed over its own T_b steps, and
+        the per-lag figures at lag k are over the sequences reaching it
+        (:attr:`sequences_per_lag`); T is the longest T_b.
     """
 
     summary: DecayResult
@@ -209,6 +260,7 @@ class DecayBatchResult:
     log10_norm2_h_quantiles: np.ndarray | None = None
     log10_norm2_c_quantiles: np.ndarray | None = None
     log10_norm2_output_quantiles: np.ndarray | None = None
+    lengths: np.ndarray | None = None
 
     def __getattr__(self, name):
         if name.startswith("__") or name == "summary":
@@ -219,6 +271,12 @@ class DecayBatchResult:
     def batch(self):
         """Number of sequences B."""
         return len(self.sequences)
+
+    @property
+    def sequences_per_lag(self):
+        """How many sequences reach each lag k = 0..T (all B unless lengths differ): (T + 1,)."""
+        steps = np.array([r.steps for r in self.sequences])
+        return (steps[None, :] >= np.arange(self.summary.steps + 1)[:, None]).sum(axis=1)
 
     @property
     def curves(self):
@@ -236,6 +294,9 @@ class DecayBatchResult:
         doc["batch"] = self.batch
         doc["median_over_batch"] = True
         doc["quantile_levels"] = list(self.quantile_levels)
+        if self.lengths is not None:
+            doc["lengths"] = [int(v) for v in self.lengths]
+            doc["sequences_per_lag"] = [int(v) for v in self.sequences_per_lag]
 
         def bands(q):
             return {level_key(v): numbers(row)

@@ -8,7 +8,19 @@ import numpy as np
 from ..errors import GradflowError
 from ..validation import integer
 from ._json import number, numbers
+from .lyapunov_statistics import (
+    block_spectra,
+    convergence_warnings,
+    default_warmup,
+    entropy_rate,
+    kaplan_yorke_dimension,
+    positive_fraction,
+    standard_error,
+)
 from .trajectory import resolve
+
+__all__ = ["LyapunovResult", "default_warmup", "initial_frame", "kaplan_yorke_dimension",
+           "lyapunov", "lyapunov_spectrum"]
 
 
 @dataclass(frozen=True)
@@ -34,6 +46,10 @@ class LyapunovResult:
         The steps at which the measured factorisations were taken.
     running_lambda_1 : ndarray, shape (R,)
         The estimate of lambda_1 after each of them: its convergence.
+    block_exponents : ndarray, shape (BLOCKS, k), or None
+        The spectrum of each of the consecutive blocks of the measured steps
+        (:mod:`~gradflow.analysis.lyapunov_statistics`): the batch means behind every
+        standard error; None when the run is too short for them.
     """
 
     model: str
@@ -45,6 +61,7 @@ class LyapunovResult:
     interval: int
     qr_steps: np.ndarray
     running_lambda_1: np.ndarray
+    block_exponents: np.ndarray | None = None
 
     @property
     def k(self):
@@ -70,6 +87,61 @@ class LyapunovResult:
     def kaplan_yorke_dimension(self):
         """The Kaplan-Yorke dimension, or None when the k exponents do not determine it."""
         return kaplan_yorke_dimension(self.exponents, complete=self.complete)
+
+    @property
+    def exponents_stderr(self):
+        """Batch-means standard error of each exponent (None where it cannot be told)."""
+        if self.block_exponents is None:
+            return (None,) * self.k
+        return tuple(standard_error(column) for column in self.block_exponents.T)
+
+    @property
+    def lambda_1_stderr(self):
+        """Batch-means standard error of lambda_1, or None."""
+        return self.exponents_stderr[0]
+
+    @property
+    def entropy_rate(self):
+        """Sum of the positive exponents (nats per step), or None if more are needed."""
+        return entropy_rate(self.exponents, complete=self.complete)
+
+    @property
+    def positive_fraction(self):
+        """The fraction of the m exponents that are positive, or None if k does not tell."""
+        return positive_fraction(self.exponents, self.state_size)
+
+    @property
+    def kaplan_yorke_fraction(self):
+        """``D_KY / m``: the attractor's dimension as a fraction of the state's, or None."""
+        dim = self.kaplan_yorke_dimension
+        return None if dim is None else dim / self.state_size
+
+    def _block_error(self, figure):
+        if self.block_exponents is None:
+            return None
+        return standard_error([figure(row) for row in self.block_exponents])
+
+    @property
+    def entropy_rate_stderr(self):
+        """Batch-means standard error of the entropy rate, or None."""
+        return self._block_error(lambda row: entropy_rate(row, complete=self.complete))
+
+    @property
+    def positive_fraction_stderr(self):
+        """Batch-means standard error of the positive fraction, or None."""
+        return self._block_error(lambda row: positive_fraction(row, self.state_size))
+
+    @property
+    def kaplan_yorke_dimension_stderr(self):
+        """Batch-means standard error of the Kaplan-Yorke dimension, or None."""
+        return self._block_error(lambda row: kaplan_yorke_dimension(row,
+                                                                    complete=self.complete))
+
+    @property
+    def warnings(self):
+        """Sentences saying why the run may be too short to have converged (empty if not)."""
+        return convergence_warnings(self.lambda_1, self.lambda_1_stderr, self.qr_steps.size,
+                                    self.steps - self.warmup)
 
     @property
     def reading(self):
@@ -99,40 +171,17 @@ class LyapunovResult:
             "complete": self.complete,
             "kaplan_yorke_dimension": number(self.kaplan_yorke_dimension),
             "reading": self.reading,
+            "lambda_1_stderr": number(self.lambda_1_stderr),
+            "exponents_stderr": [number(e) for e in self.exponents_stderr],
+            "entropy_rate": number(self.entropy_rate),
+            "entropy_rate_stderr": number(self.entropy_rate_stderr),
+            "positive_fraction": number(self.positive_fraction),
+            "positive_fraction_stderr": number(self.positive_fraction_stderr),
+            "kaplan_yorke_fraction": number(self.kaplan_yorke_fraction),
+            "kaplan_yorke_dimension_stderr": number(self.kaplan_yorke_dimension_stderr),
+            "blocks": 0 if self.block_exponents is None else len(self.block_exponents),
+            "warnings": list(self.warnings),
         }
-
-
-def kaplan_yorke_dimension(exponents, *, complete=True):
-    """Kaplan-Yorke (Lyapunov) dimension of a spectrum.
-
-    ``D = j + (lambda_1 + ... + lambda_j) / |lambda_{j+1}|`` with j the largest index whose
-    partial sum is non-negative; 0 when lambda_1 < 0.
-
-    Parameters
-    ----------
-    exponents : array_like, shape (k,)
-        Lyapunov exponents (any order; sorted here).
-    complete : bool
-        Whether these are all m exponents.  If the partial sums stay non-negative through the
-        k-th exponent, D is m for a complete spectrum and undetermined (None) otherwise.
-
-    Returns
-    -------
-    float or None
-
-    References
-    ----------
-    Kaplan & Yorke (1979), "Chaotic behavior of multidimensional difference equations",
-    Lecture Notes in Mathematics 730.
-    """
-    lam = np.sort(np.asarray(exponents, dtype=np.float64))[::-1]
-    if lam.size == 0 or lam[0] < 0:
-        return 0.0
-    partial = np.cumsum(lam)
-    j = int(np.flatnonzero(partial >= 0)[-1]) + 1
-    if j == lam.size:
-        return float(lam.size) if complete else None
-    return j + float(partial[j - 1]) / abs(float(lam[j]))
 
 
 def initial_frame(m, k, seed=0):
@@ -158,6 +207,10 @@ def lyapunov_spectrum(model, xs, S, k, warmup, interval, seed):
     qr_steps = np.empty(rows, dtype=np.int64)
     written = qr_reorthonormalisation(*model.kernel_args(), xs, S, Q, warmup, interval, log_r,
                                       qr_steps)
+    if written < 0 and interval == 1:  # one step alone: no interval can help
+        raise GradflowError(
+            f"the Lyapunov frame of {model.describe()} left the float64 range at step "
+            f"{-written} (J_t Q overflowed in one step); scale the weights or inputs down")
     if written < 0:
         raise GradflowError(
             f"interval {interval}: the product J_t ... J_s Q left the float64 range before the "
@@ -231,4 +284,5 @@ def lyapunov(model, xs=None, s0=None, k=None, warmup=0, *, interval=1, seed=0):
         interval=interval,
         qr_steps=qr_steps,
         running_lambda_1=running,
+        block_exponents=block_spectra(log_r, qr_steps, warmup),
     )

@@ -14,21 +14,16 @@ from ..errors import GradflowError
 from ..io.arrays import as_inputs, as_state
 from .decay_reading import batch_interpretation, curve_figures, interpretation
 from .decay_results import DecayBatchResult, DecayResult
+from .lag_bands import lag_median, lag_quantiles
 from .sensitivity import Sensitivities, sensitivities, state_log10_norms
 
 __all__ = ["network_decay"]
 
 
-def _quantiles(curves, levels):
-    with np.errstate(invalid="ignore"):
-        q = np.quantile(curves, levels, axis=0)
-    q[np.isnan(q)] = -np.inf
-    return q
-
-
-def _result(net, T, threshold, seen, full, sentences, figures):
+def _result(net, T, threshold, seen, full, sentences, figures, readout=None):
     return DecayResult(
-        model=net.describe(), cell=net.cell, lags=np.arange(T + 1), log10_norm2=full,
+        model=net.describe() + ("" if readout is None else f", {readout.describe()}"),
+        cell=net.cell, lags=np.arange(T + 1), log10_norm2=full,
         log10_norm2_h=None, log10_norm2_c=None, threshold=threshold,
         gradient_horizon=figures.gradient_horizon, growth_horizon=figures.growth_horizon,
         log10_decay_rate=figures.log10_decay_rate, decay_factor=figures.decay_factor,
@@ -58,24 +53,28 @@ def _layer_words(layers, threshold):
     return "per layer, the output's view of each layer's own state: " + "; ".join(words)
 
 
-def _single(net, xs, s0, threshold, whole_state):
+def _single(net, xs, s0, threshold, whole_state, readout=None):
     T = xs.shape[0]
-    seen = sensitivities(net, xs, s0)
+    seen = sensitivities(net, xs, s0, readout=readout)
     full = state_log10_norms(net, xs, s0) if whole_state else None
     figures = curve_figures(seen.output, threshold)
     full_state = None if full is None else curve_figures(full, threshold)
     sentences = list(interpretation(figures, seen.output, threshold, None, None, None,
                                     full_state=full_state))
     sentences.append(_layer_words(seen.output_layers, threshold))
-    return _result(net, T, threshold, seen, full, sentences, figures)
+    return _result(net, T, threshold, seen, full, sentences, figures, readout)
 
 
-def network_decay(net, xs, s0=None, *, threshold, quantiles, whole_state=False):
+def network_decay(net, xs, s0=None, *, threshold, quantiles, whole_state=False, lengths=None,
+                  readout=None):
     """:func:`gradflow.decay` of a :class:`~gradflow.Network` (one sequence or a batch).
 
     ``whole_state`` adds ``log10_norm2``, the whole state's product (unidirectional stacks
     only): it carries m rows back instead of the output's ``directions * n``, so it costs
-    about m / (directions * n) times as much and is off by default.
+    about m / (directions * n) times as much and is off by default.  ``lengths`` (B,), checked
+    by the caller: sequence b is analysed over its valid steps alone, its reverse cells
+    starting at the last of them, as PyTorch runs a packed sequence.  ``readout`` (a checked
+    :class:`~gradflow.cells.readout.Readout`): the output figures are those of its logits.
     """
     xs = as_inputs(xs, net.inputs)
     if whole_state and net.bidirectional:
@@ -83,30 +82,39 @@ def network_decay(net, xs, s0=None, *, threshold, quantiles, whole_state=False):
                             "product ds_T/ds_(T-k) (its reverse cells run the other way in "
                             "time); leave whole_state off")
     if xs.ndim == 2:
-        return _single(net, xs, as_state(s0, net.state_size), threshold, whole_state)
+        return _single(net, xs, as_state(s0, net.state_size), threshold, whole_state, readout)
     s0 = as_state(s0, net.state_size, batch=xs.shape[0])
-    sequences = tuple(_single(net, x, s, threshold, whole_state)
-                      for x, s in zip(xs, s0, strict=True))
-    T = xs.shape[1]
-    outputs = np.stack([r.log10_norm2_output for r in sequences])
-    median = _quantiles(outputs, [0.5])[0]
+    if lengths is None:
+        lengths = np.full(xs.shape[0], xs.shape[1])
+        given = None
+    else:
+        given = lengths
+    sequences = tuple(_single(net, x[:length], s, threshold, whole_state, readout)
+                      for x, s, length in zip(xs, s0, lengths, strict=True))
+    T = max(r.steps for r in sequences)
+
+    def median_of(curves):
+        return lag_median(list(curves))
+
+    outputs = [r.log10_norm2_output for r in sequences]
+    median = median_of(outputs)
     figures = curve_figures(median, threshold)
     full = None
     if sequences[0].log10_norm2 is not None:
-        full = _quantiles(np.stack([r.log10_norm2 for r in sequences]), [0.5])[0]
+        full = median_of(r.log10_norm2 for r in sequences)
     seen = Sensitivities(
         output=median,
-        input=_quantiles(np.stack([r.log10_norm2_input for r in sequences]), [0.5])[0],
-        output_layers=np.stack([
-            _quantiles(np.stack([r.log10_norm2_output_layers[i] for r in sequences]), [0.5])[0]
-            for i in range(net.num_layers)]))
+        input=median_of(r.log10_norm2_input for r in sequences),
+        output_layers=np.stack([median_of(r.log10_norm2_output_layers[i] for r in sequences)
+                                for i in range(net.num_layers)]))
     full_state = None if full is None else curve_figures(full, threshold)
     sentences = batch_interpretation(figures, median, threshold, None, None, None, None,
                                      sequences, full_state=full_state)
-    summary = _result(net, T, threshold, seen, full, sentences, figures)
+    summary = _result(net, T, threshold, seen, full, sentences, figures, readout)
     bands = None
     if full is not None:
-        bands = _quantiles(np.stack([r.log10_norm2 for r in sequences]), quantiles)
+        bands = lag_quantiles([r.log10_norm2 for r in sequences], quantiles)
     return DecayBatchResult(summary=summary, sequences=sequences, quantile_levels=quantiles,
                             log10_norm2_quantiles=bands,
-                            log10_norm2_output_quantiles=_quantiles(outputs, quantiles))
+                            log10_norm2_output_quantiles=lag_quantiles(outputs, quantiles),
+                            lengths=given)

@@ -4,8 +4,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..cells.base import Cell
 from ..io.arrays import as_inputs, as_state
 from ..kernels.regulariser import backward_norms
+from ..validation import instance
 from ._json import number, numbers
 from .bptt import check_grad_out
 
@@ -98,6 +100,7 @@ def pascanu_regulariser(model, xs, grad_out, s0=None):
     Pascanu, Mikolov & Bengio (2013), "On the difficulty of training recurrent neural
     networks", ICML.
     """
+    instance(model, "model", Cell, "a cell (RNN, LSTM, GRU)")
     xs = as_inputs(xs, model.inputs, batch=False)
     T = xs.shape[0]
     m = model.state_size

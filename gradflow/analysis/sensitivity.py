@@ -63,13 +63,19 @@ class Sensitivities:
     output_layers: np.ndarray | None = None
 
 
-def _cell(model, xs, S):
+def _output_rows(width, readout):
+    """``dz/dy_T``: the identity on y_T (width q), or a readout's weight (p, q)."""
+    return np.eye(width) if readout is None else readout.weight
+
+
+def _cell(model, xs, S, readout=None):
     T = xs.shape[0]
-    n, m = model.hidden, model.state_size
-    require_memory(8 * (3 * model.hidden * m + 4 * (T + 1)),
+    n, m = model.output_size, model.state_size
+    top = _output_rows(n, readout)
+    require_memory(8 * (3 * top.shape[0] * m + 4 * (T + 1)),
                    f"the output sensitivities of {model.describe()}")
-    R = np.zeros((n, m))
-    R[np.arange(n), np.arange(n)] = 1.0
+    R = np.zeros((top.shape[0], m))
+    R[:, :n] = top
     state = np.empty(T + 1)
     blocks = np.empty((2, T + 1))
     inputs = np.empty(T)
@@ -100,12 +106,13 @@ def _gram_log2(gram, exponent):
         return 0.5 * (np.log2(np.where(top > 0, top, 0.0)) + exponent)
 
 
-def _network(net, xs, s0, of_state=False):
+def _network(net, xs, s0, of_state=False, readout=None):
     """The network's sensitivities; ``of_state``: rows of the whole final state, not y_T."""
     T = xs.shape[0]
-    D, n = net.directions, net.hidden
+    D, n = net.directions, net.output_size // net.directions
     slices = net.state_slices()
-    p = net.state_size if of_state else net.output_size
+    top = _output_rows(net.output_size, readout)
+    p = net.state_size if of_state else top.shape[0]
     cells = dict(zip(slices, net.cells, strict=True))
     require_memory(8 * len(cells) * (T + 1) * p * (p + D * n + net.inputs + 2),
                    f"the output sensitivities of {net.describe()} over {T} steps")
@@ -121,7 +128,7 @@ def _network(net, xs, s0, of_state=False):
                 part = slices[(layer, direction)]
                 R[np.arange(part.start, part.stop), np.arange(c.state_size)] = 1.0
             elif layer == net.num_layers - 1:
-                R[j * n + np.arange(n), np.arange(n)] = 1.0
+                R[:, :n] = top[:, j * n:(j + 1) * n]
             gram = np.empty((T + 1, p, p))
             gram_exp = np.empty(T + 1, dtype=np.int64)
             rows = np.empty((T, p, own.shape[1]))
@@ -177,7 +184,7 @@ def state_log10_norms(network, xs, s0=None):
     return _network(network, xs, as_state(s0, network.state_size), of_state=True).output
 
 
-def sensitivities(model, xs, s0=None, *, states=None):
+def sensitivities(model, xs, s0=None, *, states=None, readout=None):
     """Output and input sensitivities of a cell or network over one sequence.
 
     Parameters
@@ -188,6 +195,9 @@ def sensitivities(model, xs, s0=None, *, states=None):
         Initial state (zeros by default).
     states : ndarray, shape (T + 1, m), optional
         A cell's trajectory over ``xs`` from ``s0``, when the caller has it already.
+    readout : Readout, optional
+        The sensitivities of the logits ``z = W_out y_T + b_out`` instead of y_T (checked
+        against the model by the caller: :meth:`~gradflow.cells.readout.Readout.check`).
 
     Returns
     -------
@@ -195,6 +205,6 @@ def sensitivities(model, xs, s0=None, *, states=None):
     """
     xs = as_inputs(xs, model.inputs, batch=False)
     if isinstance(model, Network):
-        return _network(model, xs, as_state(s0, model.state_size))
+        return _network(model, xs, as_state(s0, model.state_size), readout=readout)
     S = model.run(xs, s0) if states is None else states
-    return _cell(model, xs, S)
+    return _cell(model, xs, S, readout)

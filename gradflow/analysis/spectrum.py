@@ -6,9 +6,10 @@ import numpy as np
 import scipy.linalg
 
 from ..activations import activation_bound
+from ..errors import GradflowError
 from ..kernels import step_norms
 from ._json import number, numbers
-from .trajectory import Trajectory, resolve
+from .trajectory import Trajectory, one_cell, resolve
 
 #: Budget of one chunk of step Jacobians held at once, in float64 entries (32 MiB).
 _CHUNK_ENTRIES = 1 << 22
@@ -161,7 +162,7 @@ def _reading(bound):
     return "exploding possible, not guaranteed"
 
 
-def matrix_spectrum(name, W, *, gate="", activation="tanh"):
+def matrix_spectrum(name, W, *, gate="", activation="tanh", loop=None, where=""):
     """Spectral figures of one square matrix.
 
     Parameters
@@ -171,22 +172,50 @@ def matrix_spectrum(name, W, *, gate="", activation="tanh"):
     W : ndarray, shape (n, n)
     gate, activation : str
         The gate it feeds and that gate's nonlinearity.
+    loop : ndarray, shape (n, n), optional
+        The square matrix whose eigenvalues give the spectral radius when ``W`` is not
+        square (a projected LSTM's ``W_*h W_hr``); ``W`` itself by default.
+    where : str, optional
+        Prefix of error messages (``"W.npz: "``).
 
     Returns
     -------
     MatrixSpectrum
     """
     W = np.asarray(W, dtype=np.float64)
-    singular_values = scipy.linalg.svdvals(W)
-    eigenvalues = scipy.linalg.eigvals(W)
+    loop = W if loop is None else np.asarray(loop, dtype=np.float64)
+    # solve at unit scale: an exact power of two, undone on the results
+    shift, loop_shift = _peak_exponent(W), _peak_exponent(loop)
+    unit_values = scipy.linalg.svdvals(np.ldexp(W, -shift))
+    unit_radius = np.max(np.abs(scipy.linalg.eigvals(np.ldexp(loop, -loop_shift))), initial=0.0)
+    for what, unit, at in (("largest singular value", np.max(unit_values, initial=0.0), shift),
+                           ("spectral radius", unit_radius, loop_shift)):
+        if unit > 0.0 and np.log10(unit) + at * np.log10(2.0) >= _LOG10_MAX:
+            raise GradflowError(
+                f"{where}{name}: its {what} is about 10^{np.log10(unit) + at * np.log10(2.0):.1f}, "
+                "beyond the float64 range (about 1.8e308); scale the weights down")
+    singular_values = np.ldexp(unit_values, shift)
+    spectral_radius = float(np.ldexp(unit_radius, loop_shift))
     return MatrixSpectrum(
         name=name,
         gate=gate,
         activation=activation,
         gamma=activation_bound(activation).gamma,
         singular_values=singular_values,
-        spectral_radius=float(np.max(np.abs(eigenvalues))),
+        spectral_radius=spectral_radius,
     )
+
+
+def _label(model):
+    """``"W.npz: "`` for a cell read from a file, else ``""``."""
+    source = getattr(model, "_source", None)
+    return f"{source}: " if source else ""
+
+
+def _peak_exponent(A):
+    """``e`` with ``max|A|`` in [2^(e-1), 2^e); 0 for a zero (or empty) matrix."""
+    peak = float(np.max(np.abs(A), initial=0.0))
+    return int(np.frexp(peak)[1]) if 0.0 < peak < np.inf else 0
 
 
 def step_norms_along(model, xs, S):
@@ -209,7 +238,17 @@ def step_norms_along(model, xs, S):
     stats = np.zeros(3, dtype=np.int64)
     step_norms.step_log10_norms(*model.kernel_args(), np.ascontiguousarray(xs),
                                 np.ascontiguousarray(S), out, stats)
+    too_large = np.flatnonzero(out > _LOG10_MAX)
+    if too_large.size:
+        t = int(too_large[0])
+        raise GradflowError(
+            f"{_label(model)}{model.describe()}: the step Jacobian ||ds_{t + 1}/ds_{t}||_2 is "
+            f"about 10^{out[t]:.1f} at step {t + 1} of {xs.shape[0]}, beyond the float64 range "
+            "(about 1.8e308); scale the weights down")
     return np.where(np.isneginf(out), 0.0, 10.0 ** out)
+
+
+_LOG10_MAX = float(np.log10(np.finfo(np.float64).max))
 
 
 def jacobian_norms(model, xs=None, s0=None):
@@ -267,6 +306,8 @@ def spectrum(model, xs=None, s0=None):
     networks", ICML.
     """
     norms = None
+    if not isinstance(model, Trajectory):
+        one_cell(model)
     if isinstance(model, Trajectory) or xs is not None:
         run = resolve(model, xs, s0)
         model, norms = run.model, jacobian_norms(run)
@@ -274,7 +315,8 @@ def spectrum(model, xs=None, s0=None):
     matrices = {}
     for gate, activation in activations.items():
         name = model.recurrent_name(gate)
-        matrices[name] = matrix_spectrum(name, model[name], gate=gate, activation=activation)
+        matrices[name] = matrix_spectrum(name, model[name], gate=gate, activation=activation,
+                                         loop=model.recurrent_loop(name), where=_label(model))
     gamma = bound = None
     if model.pascanu_gamma() is not None:
         W = matrices[model.recurrent_matrices[0]]

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .. import _threads
+from .. import _threads, validation
 from ..cells.base import Cell
 from ..cells.network import Network
 from ..errors import GradflowError, TrajectoryOverflowError
@@ -22,7 +22,7 @@ from ..io.arrays import as_inputs, as_state
 from ..kernels.trajectory import batch_run
 from ..resources import require_memory
 
-__all__ = ["Trajectory", "trajectory"]
+__all__ = ["Trajectory", "one_cell", "trajectory"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -92,6 +92,16 @@ def _batch_states(model, xs, s0, threads):
     return S
 
 
+def one_cell(model):
+    """Return ``model`` if it is one cell; a network, or anything else, is refused by name."""
+    if isinstance(model, Cell):
+        return model
+    shown = model.describe() if isinstance(model, Network) else type(model).__name__
+    raise GradflowError(f"this analysis takes one cell (RNN, LSTM, GRU); got {shown}"
+                        + ("; for a network, decay measures what its output sees"
+                           if isinstance(model, Network) else ""))
+
+
 def trajectory(model, xs, s0=None, *, threads=None):
     """Check the inputs and the initial state once and run the cell once.
 
@@ -116,11 +126,7 @@ def trajectory(model, xs, s0=None, *, threads=None):
         On bad shapes or values of ``xs`` or ``s0``; :class:`TrajectoryOverflowError` when a
         state leaves the float64 range, naming the step (and, in a batch, the sequence).
     """
-    if not isinstance(model, Cell):
-        shown = model.describe() if isinstance(model, Network) else type(model).__name__
-        raise GradflowError(f"this analysis takes one cell (RNN, LSTM, GRU); got {shown}"
-                            + ("; for a network, decay measures what its output sees"
-                               if isinstance(model, Network) else ""))
+    one_cell(model)
     xs = as_inputs(xs, model.inputs)
     if xs.ndim == 3:
         s0 = as_state(s0, model.state_size, batch=xs.shape[0])
@@ -156,6 +162,8 @@ def resolve(subject, xs=None, s0=None, *, batch=True, threads=None):
         if not batch and subject.batch is not None:
             as_inputs(subject.xs, subject.model.inputs, batch=False)
         return subject
+    validation.instance(subject, "model", Cell | Network,
+                        "a cell (RNN, LSTM, GRU), a network or a Trajectory")
     if not batch:
         xs = as_inputs(xs, subject.inputs, batch=False)
     return trajectory(subject, xs, s0, threads=threads)

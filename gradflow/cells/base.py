@@ -9,6 +9,7 @@ report's labels and parameter formulas) reads them from there.
 
 import numpy as np
 
+from .. import validation
 from ..activations import apply
 from ..errors import GradflowError, TrajectoryOverflowError
 from ..io.arrays import as_inputs, as_state
@@ -35,7 +36,7 @@ class Cell(CellFacts):
         self._source = source
         for name, value in self.checked_options(options, prefix=_label(source)).items():
             setattr(self, name, value)
-        self._weights = self._validated(dict(weights), source)
+        self._weights = self._validated(dict(validation.mapping(weights, "weights")), source)
         self._stacked = None
 
     # ------------------------------------------------------------------ names and shapes
@@ -72,8 +73,13 @@ class Cell(CellFacts):
 
     @property
     def state_size(self):
-        """Length m of the state vector (n, or 2n for LSTM)."""
-        return self.state_size_for(self.hidden)
+        """Length m of the state vector (n, or 2n for LSTM; p + n with a projection)."""
+        return self.state_size_for(self.hidden, **self.options())
+
+    @property
+    def output_size(self):
+        """Length of h, the cell's output (n, or an LSTM's ``proj_size``)."""
+        return self.output_size_for(self.hidden, **self.options())
 
     @property
     def parameter_count(self):
@@ -123,6 +129,13 @@ class Cell(CellFacts):
             sigma_max = float(np.linalg.norm(self[self.recurrent_matrices[0]], 2))
         return float(gamma * sigma_max)
 
+    def recurrent_loop(self, name):
+        """The square matrix that closes the loop of recurrent matrix ``name``, or None.
+
+        None when ``W_*h`` is square (it is its own loop); a projected LSTM's ``W_*h W_hr``.
+        """
+        return None
+
     def kernel_option(self):
         """The integer option the kernels receive (activation or variant code; 0 by default)."""
         return 0
@@ -169,12 +182,23 @@ class Cell(CellFacts):
         first = self.recurrent_name(self.gates[0])
         first_in = self.input_name(self.gates[0])
         W = out[first]
-        if W.ndim != 2 or W.shape[0] != W.shape[1] or W.shape[0] < 1:
+        if W.ndim != 2 or W.shape[0] < 1:
             raise GradflowError(
                 f"{label}{first} has shape {tuple(W.shape)}; expected a square (n, n) matrix "
                 "with n >= 1"
             )
         n = W.shape[0]
+        p = self.output_size_for(n, **self.options())
+        if p == n and W.shape[1] != n:
+            raise GradflowError(
+                f"{label}{first} has shape {tuple(W.shape)}; expected a square (n, n) matrix "
+                "with n >= 1"
+            )
+        if p > n:
+            raise GradflowError(
+                f"{label}proj_size {p} must not exceed the hidden size {n} "
+                f"({first} has shape {tuple(W.shape)})"
+            )
         Wx = out[first_in]
         if Wx.ndim != 2 or Wx.shape[0] != n or Wx.shape[1] < 1:
             raise GradflowError(
@@ -202,7 +226,10 @@ class Cell(CellFacts):
 
     # ------------------------------------------------------------------ kernel form
     def stacked(self):
-        """The kernel form ``(Wh (G, n, n), Wx (G, n, d), b (G, n), b_hn (n,))``, C-contiguous."""
+        """The kernel form ``(Wh (G, n, n), Wx (G, n, d), b (G, n), b_hn (n,))``, C-contiguous.
+
+        An LSTM with a projection has ``Wh`` (5, n, p): the four ``W_*h`` (n, p) and ``W_hr^T``.
+        """
         if self._stacked is None:
             w = self._weights
             Wh = np.ascontiguousarray(np.stack([w[self.recurrent_name(g)] for g in self.gates]))
@@ -214,9 +241,46 @@ class Cell(CellFacts):
             self._stacked = (Wh, Wx, b, bhn)
         return self._stacked
 
+    def named_gradients(self, dWh, dWx, db, dbhn, lead=0):
+        """Kernel-form gradients (shaped like :meth:`stacked`) back to the seed's names.
+
+        Parameters
+        ----------
+        dWh, dWx, db, dbhn : ndarray
+            Gradients of the four kernel arrays, each with ``lead`` leading axes (a lag axis).
+        lead : int
+            How many leading axes come before the kernel form's own.
+
+        Returns
+        -------
+        dict of str to ndarray
+            One C-contiguous array per weight name, in file order.
+        """
+        at = (slice(None),) * lead
+        out = {}
+        for g, gate in enumerate(self.gates):
+            out[self.recurrent_name(gate)] = np.ascontiguousarray(dWh[at + (g,)])
+            out[self.input_name(gate)] = np.ascontiguousarray(dWx[at + (g,)])
+            out[self.bias_name(gate)] = np.ascontiguousarray(db[at + (g,)])
+        for name in self.extra_names():  # b_hn
+            out[name] = np.ascontiguousarray(dbhn)
+        return {name: out[name] for name in self.weight_names()}
+
+    def kernel_leak(self):
+        """The fraction of the state a step replaces, as the kernels receive it (1.0 here).
+
+        Only the leaky RNN (:class:`~gradflow.RNN` with ``leak`` below 1) keeps part of its
+        state: ``h <- (1 - leak) h + leak f(...)``.
+        """
+        return 1.0
+
     def kernel_args(self):
-        """Leading arguments ``(cell_id, option, Wh, Wx, b, b_hn)`` of the chain kernels."""
-        return (self.kernel_id, self.kernel_option()) + self.stacked()
+        """Leading arguments ``(cell_id, option, Wh, Wx, b, b_hn)`` of the chain kernels.
+
+        ``option`` is the pair ``(kernel_option(), kernel_leak())`` (an int and a float).
+        """
+        return ((self.kernel_id, (int(self.kernel_option()), float(self.kernel_leak())))
+                + self.stacked())
 
     # ------------------------------------------------------------------ computations
     def _trajectory(self, xs, s0):
@@ -303,7 +367,7 @@ class Cell(CellFacts):
             Keyed by the gate's value in the seed's notation (``"F"``, ``"Ht"``).
         """
         w = self._weights
-        h = S[:-1, :self.hidden]
+        h = S[:-1, :self.output_size]
         out = {}
         for gate, activation in self.gate_activations().items():
             a = (h @ w[self.recurrent_name(gate)].T + xs @ w[self.input_name(gate)].T

@@ -42,6 +42,9 @@ class CellFacts:
     torch_module_options : dict
         Attributes of the ``torch.nn`` module that are options here
         (``{"nonlinearity": "activation"}`` for the RNN).
+    torch_extra_weights : dict
+        PyTorch weights beyond the gate blocks, by PyTorch name, mapped to the keyword of
+        :meth:`from_torch_blocks` that takes them (LSTM: ``{"weight_hr": "W_hr"}``).
     compared : tuple of str
         Configuration names (see :meth:`configurations`) in ``gradflow compare``'s line-up.
     position : int
@@ -59,6 +62,7 @@ class CellFacts:
     torch_module = ""
     torch_gate_rows = {}
     torch_module_options = {}
+    torch_extra_weights = {}
     compared = ()
     #: Place in the registry's order (and so in listings and the CLI's choices).
     position = 100
@@ -137,9 +141,14 @@ class CellFacts:
         return f"{cls.kind_for(**options)} cell"
 
     @classmethod
-    def state_size_for(cls, hidden):
+    def state_size_for(cls, hidden, **options):
         """The state size m for hidden size n."""
         return cls.state_multiplier * hidden
+
+    @classmethod
+    def output_size_for(cls, hidden, **options):
+        """The size of h, the cell's output and what its recurrent matrices read (n)."""
+        return hidden
 
     @classmethod
     def extra_names_for(cls, **options):
@@ -224,7 +233,7 @@ class CellFacts:
         options : dict
             The stored options the blocks imply (GRU: ``variant="reset_after"``).
         """
-        n = W_hh.shape[1]
+        n = b_ih.shape[0] // len(cls.torch_gate_rows)
 
         def rows(a, block):
             return a[block * n:(block + 1) * n]

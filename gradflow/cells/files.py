@@ -2,13 +2,13 @@
 
 A weights file: the cell's weights (e.g. ``W_fh``), ``cell`` (a registered cell name: ``rnn``,
 ``lstm``, ``gru``) and the cell's stored options (``activation`` for RNN, default ``tanh``;
-``variant`` for GRU, default ``seed``), each a 0-d array.  A network file: see
+``variant`` for GRU, default ``seed``; the integer ``proj_size`` for LSTM, default 0), each a
+0-d array.  A network file: see
 :mod:`gradflow.cells.formats`.  Loading reads every header before any data and never
 unpickles (see :mod:`gradflow.io.npyfile`); anything else in the file is an error naming the
 key, refused before any weight is read.
 """
 
-import os
 
 from .. import validation
 from ..errors import GradflowError
@@ -21,9 +21,9 @@ __all__ = ["load"]
 
 
 def _option_value(value, spec, path):
-    kinds = "U" if spec.is_choice else "fiu"
+    kinds = "U" if spec.is_choice else "iu" if spec.integer else "fiu"
     if value.ndim != 0 or value.dtype.itemsize > 4096 or value.dtype.kind not in kinds:
-        expected = "string" if spec.is_choice else "real-number"
+        expected = "string" if spec.is_choice else "integer" if spec.integer else "real-number"
         raise GradflowError(
             f"{path}: {spec.name} must be a 0-d {expected} array; got dtype {value.dtype}, "
             f"shape {value.shape}"
@@ -54,7 +54,7 @@ def load(path):
         For a missing, empty, truncated or non-zip file, pickled arrays, a missing or unknown
         ``cell``, unknown or missing keys, wrong dtypes or shapes and non-finite values.
     """
-    path = os.fspath(path)
+    path = validation.path(path, "path")
     with NpzArchive(path) as archive:
         keys = set(archive.keys)
         if "format" in keys:

@@ -24,6 +24,7 @@ import numpy as np
 
 from .. import validation
 from ..errors import GradflowError
+from ..resources import require_memory
 
 #: Initialiser names.
 INITS = ("gaussian", "orthogonal", "xavier", "pytorch", "identity")
@@ -49,7 +50,7 @@ def _matrix(rng, init, rows, cols, gain, recurrent):
         return gain * rng.uniform(-k, k, (rows, cols))
     # identity
     if recurrent:
-        return gain * np.eye(rows)
+        return gain * np.eye(rows, cols)
     return rng.standard_normal((rows, cols)) / math.sqrt(cols)
 
 
@@ -96,8 +97,14 @@ def initial_weights(cls, hidden, inputs, *, init="gaussian", gain=1.0, seed=0, *
     rng = np.random.default_rng(seed)
     weights = {}
     k = 1.0 / math.sqrt(n)
+    shapes = cls.weight_shapes(n, d, **stored)
+    entries = sum(math.prod(shape) for shape in shapes.values())
+    # the draws, the validated read-only copies and the kernels' stacked form
+    require_memory(3 * 8 * entries, f"drawing the {entries} weights of {cls.__name__} "
+                                    f"(n={n}, d={d})")
     for g in cls.gates:
-        weights[cls.recurrent_name(g)] = _matrix(rng, init, n, n, gain, True)
+        weights[cls.recurrent_name(g)] = _matrix(rng, init, *shapes[cls.recurrent_name(g)],
+                                                 gain, True)
         weights[cls.input_name(g)] = _matrix(rng, init, n, d, 1.0, False)
         if init == "pytorch":
             # PyTorch's two biases, summed, except where a cell keeps the second apart
@@ -108,6 +115,9 @@ def initial_weights(cls, hidden, inputs, *, init="gaussian", gain=1.0, seed=0, *
             b = np.zeros(n)
         weights[cls.bias_name(g)] = b
     for name in cls.extra_names_for(**stored):
-        weights[name] = rng.uniform(-k, k, n) if init == "pytorch" else np.zeros(n)
+        if len(shapes[name]) == 2:  # a projection (LSTM W_hr), drawn as an input matrix
+            weights[name] = _matrix(rng, init, *shapes[name], 1.0, False)
+        else:
+            weights[name] = rng.uniform(-k, k, n) if init == "pytorch" else np.zeros(n)
     weights = cls.adjusted_initial_weights(weights, **adjustments)
     return cls(weights, **stored)

@@ -15,7 +15,7 @@ import numpy as np
 
 from .. import validation
 from ..errors import GradflowError
-from ..io.arrays import as_inputs, as_state
+from ..io.arrays import as_inputs, as_lengths, as_state
 from .base import Cell
 from .formats import save_network
 
@@ -69,12 +69,13 @@ class Network:
                 if c.hidden != first.hidden:
                     raise GradflowError(f"{where}: hidden size {c.hidden}; the network's is "
                                         f"{first.hidden}")
-                width = first.inputs if index == 0 else directions * first.hidden
+                width = first.inputs if index == 0 else directions * first.output_size
                 if c.inputs != width:
                     raise GradflowError(
                         f"{where}: input width {c.inputs}; expected {width} ("
                         + ("the network's inputs" if index == 0 else
-                           f"{directions} x hidden {first.hidden} from the layer below") + ")")
+                           f"{directions} x hidden {first.output_size} from the layer below")
+                        + ")")
         self.layers = tuple(out)
 
     # ------------------------------------------------------------------ facts
@@ -129,8 +130,8 @@ class Network:
 
     @property
     def output_size(self):
-        """Length of y_T: ``directions * n``."""
-        return self.directions * self.hidden
+        """Length of y_T: ``directions * n`` (``directions * p`` for a projected LSTM)."""
+        return self.directions * self.layers[0][0].output_size
 
     @property
     def parameter_count(self):
@@ -195,27 +196,63 @@ class Network:
                 own = np.ascontiguousarray(own)
                 S = c.run(own, starts[(index, direction)])
                 out[(index, direction)] = (own, S)
-                h = S[..., 1:, :c.hidden]
+                h = S[..., 1:, :c.output_size]
                 hidden_states.append(h if direction == "forward" else h[..., ::-1, :])
             below = np.ascontiguousarray(np.concatenate(hidden_states, axis=-1))
         return out
 
-    def outputs(self, xs, s0=None):
-        """The top layer's hidden states at every step, as PyTorch's ``output``: (T, D n)."""
+    def _padded(self, method, xs, s0, lengths, pad):
+        """``method`` per sequence of a padded batch over its valid steps; rows padded."""
+        xs = as_inputs(xs, self.inputs)
+        lengths = as_lengths(lengths, xs.shape[0] if xs.ndim == 3 else None, xs.shape[-2])
+        s0 = as_state(s0, self.state_size, batch=xs.shape[0])
+        out = []
+        for x, s, length in zip(xs, s0, lengths, strict=True):
+            got = method(x[:length], s)
+            if pad:
+                got = np.concatenate([got, np.zeros((x.shape[0] - length, got.shape[1]))])
+            out.append(got)
+        return np.stack(out)
+
+    def outputs(self, xs, s0=None, *, lengths=None):
+        """The top layer's hidden states at every step, as PyTorch's ``output``: (T, D n).
+
+        Parameters
+        ----------
+        xs : ndarray, shape (T, d) or (B, T, d)
+        s0 : ndarray, shape (m,) or (B, m), optional
+        lengths : array_like of int, shape (B,), optional
+            A padded batch: sequence b is run over its steps ``0..lengths[b] - 1`` alone (its
+            reverse cells start at the last of them), and its rows after those are zeros, as
+            PyTorch's ``pad_packed_sequence`` gives them for a packed batch.
+
+        Returns
+        -------
+        ndarray, shape (T, D n) or (B, T, D n)
+        """
+        if lengths is not None:
+            return self._padded(self.outputs, xs, s0, lengths, pad=True)
         trajectories = self.layer_trajectories(xs, s0)
         top = self.num_layers - 1
         parts = []
         for direction in DIRECTION_NAMES[: self.directions]:
             _, S = trajectories[(top, direction)]
-            h = S[..., 1:, :self.hidden]
+            h = S[..., 1:, :self.layers[top][0].output_size]
             parts.append(h if direction == "forward" else h[..., ::-1, :])
         return np.concatenate(parts, axis=-1)
 
-    def final_hidden(self, xs, s0=None):
-        """y_T, as PyTorch's ``h_n`` holds the top layer: (D n,), or (B, D n)."""
+    def final_hidden(self, xs, s0=None, *, lengths=None):
+        """y_T, as PyTorch's ``h_n`` holds the top layer: (D n,), or (B, D n).
+
+        With ``lengths`` (B,) each sequence's y is taken after its own last valid step (the
+        reverse direction's after it has read the first input), as for a packed batch.
+        """
+        if lengths is not None:
+            return self._padded(self.final_hidden, xs, s0, lengths, pad=False)
         trajectories = self.layer_trajectories(xs, s0)
         top = self.num_layers - 1
-        return np.concatenate([trajectories[(top, direction)][1][..., -1, :self.hidden]
+        p = self.layers[top][0].output_size
+        return np.concatenate([trajectories[(top, direction)][1][..., -1, :p]
                                for direction in DIRECTION_NAMES[: self.directions]], axis=-1)
 
     def run(self, xs, s0=None):

@@ -23,9 +23,11 @@ class Option:
     default : object
         The value when none is given (None for init options that add nothing by default).
     choices : tuple of str, optional
-        The allowed values of a choice option; None for a real-valued one.
+        The allowed values of a choice option; None for a numeric one.
     minimum, maximum : float, optional
-        Bounds of a real-valued option; ``low_open`` / ``high_open`` make them strict.
+        Bounds of a numeric option; ``low_open`` / ``high_open`` make them strict.
+    integer : bool
+        A whole-number option (LSTM ``proj_size``); real-valued otherwise.
     stored : bool
         Written to and read from the weights file (False: shapes the initial weights only).
     help : str
@@ -41,6 +43,7 @@ class Option:
     high_open: bool = False
     stored: bool = True
     help: str = ""
+    integer: bool = False
 
     @property
     def is_choice(self):
@@ -52,6 +55,8 @@ class Option:
         name = f"{prefix}{self.name}"
         if self.is_choice:
             return validation.choice(value, name, self.choices)
+        if self.integer:
+            return validation.integer(value, name, minimum=self.minimum, maximum=self.maximum)
         return validation.real(value, name, minimum=self.minimum, maximum=self.maximum,
                                low_open=self.low_open, high_open=self.high_open)
 
@@ -60,7 +65,7 @@ class Option:
         if self.is_choice:
             return self.check(str(text), prefix=prefix)
         try:
-            value = float(text)
+            value = int(text) if self.integer and not isinstance(text, float) else float(text)
         except (TypeError, ValueError):
             value = text
         return self.check(value, prefix=prefix)

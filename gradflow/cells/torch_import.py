@@ -8,7 +8,8 @@ backward direction of a bidirectional model.  The mapping onto the seed's names:
   the nonlinearity (tanh or relu) is a constructor argument, not a weight.
 * LSTM, PyTorch gate order i, f, g, o: ``W_fh = weight_hh[n:2n]``, ``W_ih = weight_hh[:n]``,
   ``W_oh = weight_hh[3n:]``, ``W_ch = weight_hh[2n:3n]`` (likewise ``W_*x``); every bias is the
-  sum of the two.
+  sum of the two.  With ``proj_size = p``, ``weight_hh`` is (4n, p) and ``W_hr = weight_hr``
+  (p, n): the LSTM with ``proj_size`` p, state ``concat(h, c)`` of length p + n.
 * GRU, PyTorch gate order r, z, n: ``W_rh, W_zh, W_hh`` from rows ``[:n], [n:2n], [2n:]``;
   ``b_r`` and ``b_z`` are summed, but the candidate's hidden bias sits inside the reset
   (``n = tanh(W_in x + b_in + r * (W_hn h + b_hn))``), so the cell is the ``reset_after``
@@ -64,48 +65,62 @@ def describe_torch(source, *, prefix=None):
     -------
     dict
         ``cell``, ``hidden``, ``inputs`` (of layer 0), ``layers``, ``bidirectional``,
-        ``prefix``.
+        ``prefix``; and ``proj_size`` for an LSTM with a projection.
     """
     src = source if isinstance(source, TorchState) else TorchState(source)
     prefix, group = src.group(prefix)
     layers = _layers(group)
     cell = _cell_of(src, prefix, group, layers[0])
     _, W = group[("weight_hh", layers[0], False)]
+    projection = group.get(("weight_hr", layers[0], False))
     if ("weight_ih", layers[0], False) not in group:
         suffix = "" if layers[0] is None else f"_l{layers[0]}"
         raise GradflowError(f"{src.where}: missing {prefix}weight_ih{suffix}")
     _, Wi = group[("weight_ih", layers[0], False)]
-    return {
+    info = {
         "cell": cell,
-        "hidden": int(W.shape[1]),
+        "hidden": int(W.shape[1] if projection is None else projection[1].shape[1]),
         "inputs": int(Wi.shape[1]),
         "layers": len(layers),
         "bidirectional": any(rev for (_, _, rev) in group),
         "prefix": prefix,
     }
+    if projection is not None:
+        info["proj_size"] = int(projection[1].shape[0])
+    return info
 
 
 def _cell_of(src, prefix, group, layer):
     where = src.where
-    for rev in (False, True):
-        if ("weight_hr", layer, rev) in group:
-            key, Whr = group[("weight_hr", layer, rev)]
-            raise GradflowError(
-                f"{where}: LSTM with proj_size {Whr.shape[0]} ({key}) is not supported: its "
-                "state is not (h, c) of the seed's LSTM; use a model without proj_size"
-            )
     key, W = group[("weight_hh", layer, False)]
-    if len(W.shape) != 2 or W.shape[1] < 1 or W.shape[0] % W.shape[1]:
+    projection = group.get(("weight_hr", layer, False))
+    if projection is not None:  # weight_hh is (G n, p), weight_hr (p, n)
+        key_hr, W_hr = projection
+        if len(W_hr.shape) != 2 or W_hr.shape[1] < 1 or len(W.shape) != 2:
+            raise GradflowError(f"{where}: {key_hr} has shape {tuple(W_hr.shape)}; expected "
+                                "(p, n), p = proj_size")
+        n = W_hr.shape[1]
+        if W.shape[0] % n or W.shape[1] != W_hr.shape[0]:
+            raise GradflowError(
+                f"{where}: {key} has shape {tuple(W.shape)}; expected (G n, p) = (G*{n}, "
+                f"{W_hr.shape[0]}) for {key_hr} of shape {tuple(W_hr.shape)} (p, n)"
+            )
+    else:
+        n = W.shape[1] if len(W.shape) == 2 else 0
+    if len(W.shape) != 2 or n < 1 or W.shape[0] % n:
         raise GradflowError(
             f"{where}: {key} has shape {tuple(W.shape)}; expected (G n, n) with G = 1, 3 or 4"
         )
-    gates = W.shape[0] // W.shape[1]
+    gates = W.shape[0] // n
     cell = src.module_cells.get(prefix) or _cell_for_gate_count(gates)
     if cell is None or _cell_for_gate_count(gates) != cell:
         raise GradflowError(
-            f"{where}: {key} has shape {tuple(W.shape)}: {gates} gate blocks of {W.shape[1]} "
+            f"{where}: {key} has shape {tuple(W.shape)}: {gates} gate blocks of {n} "
             "rows; expected 1 (RNN), 3 (GRU) or 4 (LSTM)"
         )
+    if projection is not None and "weight_hr" not in CELLS[cell].torch_extra_weights:
+        raise GradflowError(f"{where}: {projection[0]} belongs to an LSTM with proj_size; "
+                            f"a {CELLS[cell].title} has none")
     return cell
 
 
@@ -130,13 +145,14 @@ def from_torch(source, layer=0, *, direction="forward", nonlinearity=None, prefi
     Returns
     -------
     RNN, LSTM or GRU
-        GRU as the ``reset_after`` variant (PyTorch's), with ``b_hn``.
+        GRU as the ``reset_after`` variant (PyTorch's), with ``b_hn``; an LSTM with
+        ``proj_size`` keeps it, with ``W_hr``.
 
     Raises
     ------
     GradflowError
         Without PyTorch (for modules and files), for a layer or direction the model lacks,
-        an LSTM with ``proj_size``, non-float tensors, or shapes that do not fit together.
+        non-float tensors, or shapes that do not fit together.
     """
     src = source if isinstance(source, TorchState) else TorchState(source)
     where = src.where
@@ -193,11 +209,19 @@ def from_torch(source, layer=0, *, direction="forward", nonlinearity=None, prefi
     key_ih, W_ih = tensor("weight_ih")
     key_bi, b_ih = tensor("bias_ih", required=False)
     key_bh, b_hh = tensor("bias_hh", required=False)
+    extras = {}
+    for name, keyword in cls.torch_extra_weights.items():
+        _, value = tensor(name, required=False)
+        if value is not None:
+            extras[keyword] = value
     G = len(cls.torch_gate_rows)
-    n = W_hh.shape[1]
-    if W_hh.shape != (G * n, n):
+    W_hr = extras.get("W_hr")
+    n = W_hh.shape[1] if W_hr is None else W_hr.shape[1]
+    p = n if W_hr is None else W_hr.shape[0]
+    if W_hh.shape != (G * n, p):
+        sizes = f"hidden size {n}" + ("" if W_hr is None else f" and proj_size {p}")
         raise GradflowError(f"{where}: {key_hh} has shape {W_hh.shape}; expected "
-                            f"({G * n}, {n}) for a {cell.upper()} with hidden size {n}")
+                            f"({G * n}, {p}) for a {cell.upper()} with {sizes}")
     if W_ih.ndim != 2 or W_ih.shape[0] != G * n or W_ih.shape[1] < 1:
         raise GradflowError(f"{where}: {key_ih} has shape {W_ih.shape}; expected "
                             f"({G * n}, d) for a {cell.upper()} with hidden size {n}")
@@ -211,7 +235,7 @@ def from_torch(source, layer=0, *, direction="forward", nonlinearity=None, prefi
         if bias.shape != (G * n,):
             raise GradflowError(f"{where}: {key} has shape {bias.shape}; expected ({G * n},)")
 
-    weights, options = cls.from_torch_blocks(W_hh, W_ih, b_ih, b_hh)
+    weights, options = cls.from_torch_blocks(W_hh, W_ih, b_ih, b_hh, **extras)
     if nonlinearity is not None:
         options[cls.torch_module_options["nonlinearity"]] = nonlinearity
     label = where if src.where != "state dict" else None
@@ -289,7 +313,8 @@ def torch_layer_inputs(source, xs, layer, *, direction="forward", nonlinearity=N
     Returns
     -------
     ndarray, shape (T, d_layer) or (B, T, d_layer)
-        ``d_layer = n`` (or ``2 n`` for a bidirectional model) for ``layer > 0``.
+        ``d_layer = n`` (or ``2 n`` for a bidirectional model) for ``layer > 0``; ``p``
+        (``2 p``) for an LSTM with ``proj_size`` p.
     """
     src = source if isinstance(source, TorchState) else TorchState(source)
     info = describe_torch(src, prefix=prefix)
@@ -304,7 +329,7 @@ def torch_layer_inputs(source, xs, layer, *, direction="forward", nonlinearity=N
         for reading in directions:
             model = from_torch(src, current, direction=reading, nonlinearity=nonlinearity,
                                prefix=info["prefix"])
-            n = model.hidden
+            n = model.output_size
             if reading == "forward":
                 outputs.append(model.run(xs)[..., 1:, :n])
             else:

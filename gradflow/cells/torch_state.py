@@ -116,6 +116,7 @@ class TorchState:
             m = _KEY.match(key)
             if m is None:
                 continue
+            _check_tensor(value, key, self.where)
             layer = m["layer"]
             self.groups.setdefault(m["prefix"], {})[
                 (m["name"], None if layer is None else int(layer), bool(m["reverse"]))] = (
@@ -147,6 +148,16 @@ class TorchState:
                 )
             prefix = dotted
         return prefix, self.groups[prefix]
+
+
+def _check_tensor(value, key, where):
+    """Refuse a recurrent weight that is not a dense array (an int, a list, a sparse tensor)."""
+    if not hasattr(value, "shape") or isinstance(value, str):
+        raise GradflowError(f"{where}: {key} is a Python {type(value).__name__}, not a tensor")
+    layout = getattr(value, "layout", None)
+    if layout is not None and str(layout) != "torch.strided":
+        raise GradflowError(f"{where}: {key} is a {str(layout).replace('torch.', '')} tensor; "
+                            "save dense weights (tensor.to_dense())")
 
 
 def _is_module(obj):

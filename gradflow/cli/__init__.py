@@ -4,11 +4,16 @@ Only Click is imported at start-up; each command imports the numerics it needs w
 so ``gradflow --help`` is instant.
 """
 
+import contextlib
+import signal
 import sys
+import threading
+import warnings
 
 import click
 
 from .bounds_cmd import bounds
+from .claims_cmd import claims
 from .compare_cmd import compare
 from .decay_cmd import decay
 from .fixedpoints_cmd import fixedpoints
@@ -28,9 +33,14 @@ class _Group(click.Group):
 
     def invoke(self, ctx):
         try:
-            return super().invoke(ctx)
+            with _signals_as_interruptions(), _quiet_warnings(ctx):
+                return super().invoke(ctx)
         except (click.exceptions.Exit, click.Abort, click.ClickException):
             raise
+        except KeyboardInterrupt:
+            if ctx.obj and ctx.obj.get("debug"):
+                raise
+            raise click.ClickException("interrupted") from None
         except Exception as exc:  # noqa: BLE001 - the one place that maps errors to exits
             from ..errors import GradflowError
 
@@ -45,6 +55,56 @@ class _Group(click.Group):
             raise click.ClickException(
                 f"internal error: {type(exc).__name__}: {exc} (rerun with --debug for a traceback)"
             ) from None
+
+
+class Interrupted(KeyboardInterrupt):
+    """SIGTERM or SIGHUP, raised like Ctrl-C.
+
+    So every ``finally`` runs: temporary files go, worker processes are stopped, a sweep's
+    rows are saved.
+    """
+
+
+def _interrupt(signum, frame):
+    signal.signal(signum, signal.SIG_DFL)  # a second signal ends the process outright
+    raise Interrupted(signal.Signals(signum).name)
+
+
+@contextlib.contextmanager
+def _signals_as_interruptions():
+    """SIGTERM and SIGHUP raise :class:`Interrupted` while a command runs.
+
+    Only signals left at their default action are taken over (``nohup`` keeps SIGHUP
+    ignored), and only in the main thread, where Python runs signal handlers.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    taken = {}
+    for name in ("SIGTERM", "SIGHUP"):
+        number = getattr(signal, name, None)
+        if number is not None and signal.getsignal(number) is signal.SIG_DFL:
+            taken[number] = signal.signal(number, _interrupt)
+    try:
+        yield
+    finally:
+        for number, previous in taken.items():
+            signal.signal(number, previous)
+
+
+@contextlib.contextmanager
+def _quiet_warnings(ctx):
+    """No Python or NumPy warnings on stderr (only gradflow's own lines), except with --debug.
+
+    Every number gradflow reports is checked for over- and underflow where it is made, so a
+    RuntimeWarning from NumPy, or a library's UserWarning, adds only noise to the one line.
+    """
+    if ctx.params.get("debug"):
+        yield
+        return
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        yield
 
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
@@ -74,6 +134,7 @@ main.add_command(sweep)
 main.add_command(sweep_report)
 main.add_command(theory)
 main.add_command(fixedpoints)
+main.add_command(claims)
 
 
 def run():  # pragma: no cover - console entry for ``python -m gradflow.cli``

@@ -15,7 +15,7 @@ def trajectory_options(function):
     options = [
         click.option(
             "--inputs", "inputs_path", type=click.Path(),
-            help="Input sequence .npy of shape (T, d).",
+            help="Input sequence .npy of shape (T, d), or a batch (B, T, d).",
         ),
         click.option(
             "--steps", type=click.IntRange(min=1), default=None,
@@ -35,20 +35,71 @@ def trajectory_options(function):
     return function
 
 
+def layout_options(*, lengths=False):
+    """Add ``--time-major/--batch-first`` (and, with ``lengths``, ``--lengths``) to a command.
+
+    The command receives ``time_major`` (True, False, or None when neither flag is given)
+    and ``lengths_path``.
+    """
+    options = [
+        click.option(
+            "--time-major/--batch-first", "time_major", default=None,
+            help="Layout of 3-d --inputs: (T, B, d) or (B, T, d).  Without either flag "
+                 "(B, T, d) is read, and a shape that fits both readings is an error.",
+        ),
+    ]
+    if lengths:
+        options.append(click.option(
+            "--lengths", "lengths_path", type=click.Path(),
+            help="Valid lengths .npy (B,) of a padded batch: each sequence is analysed over "
+                 "its own steps 0..L_b-1 (the reverse direction starts at its last one).",
+        ))
+
+    def decorate(function):
+        for option in reversed(options):
+            function = option(function)
+        return function
+
+    return decorate
+
+
 DEFAULT_STEPS = 200
 
 
-def read_trajectory(model, inputs_path, steps, input_seed, h0_path):
-    """Resolve the trajectory options into ``(xs, s0, description)``."""
+def read_trajectory(model, inputs_path, steps, input_seed, h0_path, *, time_major=False):
+    """Resolve the trajectory options into ``(xs, s0, description)``; xs batch first.
+
+    ``time_major`` as :func:`layout_options` passes it (None: not said, so a 3-d shape that
+    fits both layouts is an error); commands without those flags read (B, T, d).
+    """
+    return read_sequences(model, inputs_path, steps, input_seed, h0_path,
+                          time_major=time_major)[:3]
+
+
+def read_sequences(model, inputs_path, steps, input_seed, h0_path, *, time_major=None,
+                   lengths_path=None):
+    """Resolve the trajectory and layout options into ``(xs, s0, description, lengths)``.
+
+    ``xs`` is batch first; ``lengths`` the checked valid lengths (B,) of a padded batch, or
+    None without ``lengths_path``.
+    """
     import numpy as np
 
-    from ..io.arrays import load_inputs, load_state
+    from ..io.arrays import as_lengths, load_inputs, load_npy, load_state
 
     if inputs_path is not None and steps is not None:
         raise click.UsageError("give either --inputs or --steps, not both")
+    if lengths_path is not None and inputs_path is None:
+        raise click.UsageError("--lengths needs --inputs (the padded batch they describe)")
+    if time_major and inputs_path is None:
+        raise click.UsageError("--time-major needs --inputs")
+    raw_lengths = None if lengths_path is None else load_npy(lengths_path, "lengths")
     if inputs_path is not None:
-        xs = load_inputs(inputs_path, model.inputs)
+        xs = load_inputs(inputs_path, model.inputs, time_major=time_major,
+                         lengths=raw_lengths)
         source = {"inputs": inputs_path}
+        if time_major:
+            source["time_major"] = True
     else:
         from ..resources import require_memory
 
@@ -61,7 +112,12 @@ def read_trajectory(model, inputs_path, steps, input_seed, h0_path):
         batch = xs.shape[0] if xs.ndim == 3 else None
         s0 = load_state(h0_path, model.state_size, batch=batch)
         source["h0"] = h0_path
-    return xs, s0, source
+    if lengths_path is None:
+        return xs, s0, source, None
+    lengths = as_lengths(raw_lengths, xs.shape[0] if xs.ndim == 3 else None, xs.shape[-2],
+                         what=f"{lengths_path}: lengths")
+    source["lengths_file"] = lengths_path
+    return xs, s0, source, lengths
 
 
 def emit_json(document):
@@ -121,7 +177,7 @@ def _cell_option(name, specs):
     if first.is_choice:
         kind = click.Choice(tuple(dict.fromkeys(v for spec in specs for v in spec.choices)))
     else:
-        kind = float
+        kind = int if first.integer else float
     return click.Option([cell_flag(name), name], type=kind, default=None, help=first.help)
 
 

@@ -2,7 +2,7 @@
 
 import click
 
-from ._options import emit_json, json_option, read_trajectory, trajectory_options
+from ._options import emit_json, json_option, layout_options, read_trajectory, trajectory_options
 
 
 def _analytic(result):
@@ -41,12 +41,13 @@ def _measured(result, weights):
 @click.command(short_help="sup of sigmoid', tanh', relu'; derivatives met along a trajectory.")
 @click.argument("weights", metavar="[W.npz ...]", nargs=-1, type=click.Path())
 @trajectory_options
+@layout_options()
 @click.option(
     "--saturation", type=float, default=0.01, show_default=True,
     help="A derivative counts as saturated below this fraction of its supremum.",
 )
 @json_option
-def bounds(weights, inputs_path, steps, input_seed, h0_path, saturation, as_json):
+def bounds(weights, inputs_path, steps, input_seed, h0_path, time_major, saturation, as_json):
     """Analytic derivative bounds, and the derivatives each of WEIGHTS meets on a trajectory.
 
     Without weights: sup of sigmoid' (1/4, at z = 0), tanh' (1, at z = 0) and relu' (1, for
@@ -69,7 +70,8 @@ def bounds(weights, inputs_path, steps, input_seed, h0_path, saturation, as_json
     results = []
     for path in weights:
         model = load(path)
-        xs, s0, source = read_trajectory(model, inputs_path, steps, input_seed, h0_path)
+        xs, s0, source = read_trajectory(model, inputs_path, steps, input_seed, h0_path,
+                                         time_major=time_major)
         results.append((path, source, compute(model, xs, s0, saturation=saturation)))
     if as_json:
         first = results[0][2].to_dict()

@@ -2,7 +2,10 @@
 
 import click
 
-from ._options import emit_json, json_option
+from ._options import emit_json, json_option, layout_options
+
+#: Input sequences whose trajectories the figure draws.
+FIGURE_TRAJECTORIES = 8
 
 
 def _plural(count, word):
@@ -40,6 +43,7 @@ def _human(result, input_source):
 @click.option("--inputs", "inputs_path", type=click.Path(),
               help="Input sequences .npy (T, d) or (B, T, d): half the starts are states "
                    "visited on them.")
+@layout_options()
 @click.option("--starts", type=click.IntRange(min=1), default=128, show_default=True,
               help="Number of starting states.")
 @click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True,
@@ -48,9 +52,12 @@ def _human(result, input_source):
               help="q at or below which a point is fixed.")
 @click.option("--slow-tolerance", type=float, default=1e-6, show_default=True,
               help="q at or below which a point is slow.")
+@click.option("-o", "--output", type=click.Path(dir_okay=False),
+              help="Also draw the points (.pdf or .png): eigenvalues against the unit circle, "
+                   "points and --inputs trajectories in their top principal components.")
 @json_option
-def fixedpoints(weights, input_path, inputs_path, starts, seed, fixed_tolerance,
-                slow_tolerance, as_json):
+def fixedpoints(weights, input_path, inputs_path, time_major, starts, seed, fixed_tolerance,
+                slow_tolerance, output, as_json):
     """Fixed points F(s*, x) = s* and slow points of WEIGHTS under a constant input.
 
     Minimises q(s) = 1/2 ||F(s, x) - s||^2 with the exact Jacobian from many starting
@@ -65,14 +72,28 @@ def fixedpoints(weights, input_path, inputs_path, starts, seed, fixed_tolerance,
     from ..cells import load
     from ..io.arrays import load_inputs, load_npy
 
+    if output is not None:
+        from ..report.fixedpoint_page import figure_format
+
+        figure_format(output)  # a bad name fails before the search
     model = load(weights)
     x = None
     if input_path is not None:
         x = constant_input(load_npy(input_path, "input"), model.inputs,
                            what=f"{input_path}: input")
-    inputs = None if inputs_path is None else load_inputs(inputs_path, model.inputs)
+    inputs = None if inputs_path is None else load_inputs(inputs_path, model.inputs,
+                                                             time_major=time_major)
     result = fixed_points(model, x, starts=starts, inputs=inputs, seed=seed,
                           fixed_tolerance=fixed_tolerance, slow_tolerance=slow_tolerance)
+    if output is not None:
+        from ..report.fixedpoint_page import write_fixed_point_figure
+
+        trajectories = None
+        if inputs is not None:
+            shown = inputs if inputs.ndim == 2 else inputs[:FIGURE_TRAJECTORIES]
+            trajectories = model.run(shown)
+        write_fixed_point_figure(result, output, trajectories)
+        click.echo(f"wrote {output}", err=True)
     if as_json:
         source = {"weights": weights, "input_source": input_path or "zeros"}
         if inputs_path is not None:

@@ -41,7 +41,7 @@ def import_torch(source, output, layer, all_layers, direction, nonlinearity, pre
     are summed; a GRU becomes the reset_after variant with b_hn.  Multi-layer and
     bidirectional models: --layer and --direction, or --all-layers.  A state dict of an
     nn.RNN does not record its nonlinearity: give --nonlinearity, or tanh is assumed (and
-    said on stderr).  LSTMs with proj_size are refused.
+    said on stderr).  An LSTM with proj_size keeps it (W_hr = weight_hr).
 
     \b
     To analyse a layer above the first on its real input sequence:

@@ -4,7 +4,7 @@ import math
 
 import click
 
-from ._options import emit_json, json_option, read_trajectory, trajectory_options
+from ._options import emit_json, json_option, note, read_trajectory, trajectory_options
 
 
 def _human(result, source):
@@ -15,7 +15,9 @@ def _human(result, source):
     if where == "standard normal":
         where += f" (seed {source['input_seed']})"
     lines.append(f"inputs: {where}" + (f"; h0: {source['h0']}" if "h0" in source else ""))
-    lines += ["", f"{'i':>5}  {'lambda_i (ln/step)':>19}  {'exp(lambda_i)':>14}"]
+    lines += ["", f"{'i':>5}  {'lambda_i (ln/step)':>19}  {'std. error':>10}  "
+                  f"{'exp(lambda_i)':>14}"]
+    errors = result.exponents_stderr
     k = result.k
     shown = list(range(k)) if k <= 24 else list(range(16)) + [None] + list(range(k - 4, k))
     for i in shown:
@@ -25,16 +27,35 @@ def _human(result, source):
         lam = result.exponents[i]
         factor = f"{math.exp(lam):.6g}" if lam < 700 else "inf"
         lam_text = f"{lam:+.8f}" if lam != float("-inf") else "-inf"
-        lines.append(f"{i + 1:>5}  {lam_text:>19}  {factor:>14}")
+        error = "-" if errors[i] is None else f"{errors[i]:.2g}"
+        lines.append(f"{i + 1:>5}  {lam_text:>19}  {error:>10}  {factor:>14}")
     lines.append("")
-    lines.append(f"lambda_1 = {result.lambda_1:+.6g} per step: {result.reading}")
+    error = result.lambda_1_stderr
+    spread = "" if error is None else f" +/- {error:.2g}"
+    lines.append(f"lambda_1 = {result.lambda_1:+.6g}{spread} per step (batch means over "
+                 f"{len(result.block_exponents) if result.block_exponents is not None else 0} "
+                 f"blocks): {result.reading}")
     lines.append(f"sum of the {k} exponents = {result.sum:+.6g}"
                  + (" (= mean log|det J_t|)" if result.complete else ""))
     dim = result.kaplan_yorke_dimension
     if dim is None:
         lines.append(f"Kaplan-Yorke dimension: more than {k}; compute more exponents (--k)")
     else:
-        lines.append(f"Kaplan-Yorke dimension: {dim:.6g}")
+        error = result.kaplan_yorke_dimension_stderr
+        lines.append(f"Kaplan-Yorke dimension: {dim:.6g}"
+                     + ("" if error is None else f" +/- {error:.2g}")
+                     + f" (D_KY/m = {result.kaplan_yorke_fraction:.4g})")
+    entropy = result.entropy_rate
+    if entropy is None:
+        lines.append(f"entropy rate: undetermined; every one of the {k} exponents is positive "
+                     "(--k)")
+    else:
+        error = result.entropy_rate_stderr
+        lines.append(f"entropy rate (sum of the positive exponents): {entropy:.6g}"
+                     + ("" if error is None else f" +/- {error:.2g}") + " nats per step")
+    fraction = result.positive_fraction
+    if fraction is not None:
+        lines.append(f"positive exponents: {fraction:.4g} of the {result.state_size}")
     return "\n".join(lines)
 
 
@@ -43,8 +64,9 @@ def _human(result, source):
 @trajectory_options
 @click.option("--k", "k", type=click.IntRange(min=1), default=None,
               help="Number of exponents (default: all m).")
-@click.option("--warmup", type=click.IntRange(min=0), default=0, show_default=True,
-              help="Leading steps that only align the frame.")
+@click.option("--warmup", type=click.IntRange(min=0), default=None,
+              help="Leading steps that only align the frame (default: the first quarter of "
+                   "the steps, the transient gradflow decay and the report skip too).")
 @click.option("--interval", type=click.IntRange(min=1), default=1, show_default=True,
               help="Steps between QR re-orthonormalisations.")
 @click.option("--frame-seed", type=click.IntRange(min=0), default=0, show_default=True,
@@ -59,6 +81,7 @@ def lyapunov(weights, inputs_path, steps, input_seed, h0_path, k, warmup, interv
     lambda_1 < 0: perturbations and gradients shrink by about exp(lambda_1) per step;
     lambda_1 > 0: the dynamics are chaotic.  The Kaplan-Yorke dimension is derived from them.
     """
+    from ..analysis.lyapunov import default_warmup
     from ..analysis.lyapunov import lyapunov as compute
     from ..cells import load
     from ..errors import GradflowError
@@ -70,7 +93,11 @@ def lyapunov(weights, inputs_path, steps, input_seed, h0_path, k, warmup, interv
             f"{inputs_path}: inputs have shape {xs.shape}; lyapunov takes one sequence of "
             "shape (T, d)"
         )
+    if warmup is None:
+        warmup = default_warmup(xs.shape[0])
     result = compute(model, xs, s0, k=k, warmup=warmup, interval=interval, seed=frame_seed)
+    for warning in result.warnings:
+        note(f"warning: {warning}")
     if as_json:
         emit_json({**result.to_dict(), "weights": weights, **source})
     else:

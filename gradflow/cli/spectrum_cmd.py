@@ -2,7 +2,7 @@
 
 import click
 
-from ._options import emit_json, json_option, read_trajectory, trajectory_options
+from ._options import emit_json, json_option, layout_options, read_trajectory, trajectory_options
 
 
 def _human(result, source):
@@ -44,8 +44,9 @@ def _human(result, source):
 @click.command(short_help="Singular values, spectral radius and Pascanu's bound of W_*h.")
 @click.argument("weights", metavar="W.npz", type=click.Path())
 @trajectory_options
+@layout_options()
 @json_option
-def spectrum(weights, inputs_path, steps, input_seed, h0_path, as_json):
+def spectrum(weights, inputs_path, steps, input_seed, h0_path, time_major, as_json):
     """Spectral figures of every recurrent matrix W_*h of WEIGHTS.
 
     For each W_*h: sigma_max, spectral radius, all singular values, condition number, and the
@@ -58,7 +59,8 @@ def spectrum(weights, inputs_path, steps, input_seed, h0_path, as_json):
     from ..cells import load
 
     model = load(weights)
-    xs, s0, source = read_trajectory(model, inputs_path, steps, input_seed, h0_path)
+    xs, s0, source = read_trajectory(model, inputs_path, steps, input_seed, h0_path,
+                                     time_major=time_major)
     result = compute(model, xs, s0)
     if as_json:
         emit_json({**result.to_dict(), "weights": weights, **source})

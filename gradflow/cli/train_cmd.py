@@ -31,11 +31,22 @@ def _progress_line(snap, baseline):
     return text
 
 
+def _floss_line(section):
+    exponents = [e for e in section["trace"]["exponents"] if e and e[0] is not None]
+    text = (f"flossed the first {section['k']} Lyapunov exponents towards "
+            f"{section['target']:g} in {section['steps']} steps")
+    if exponents:
+        text += (f"; lambda_1 {exponents[0][0]:.3g} at the first flossing step, "
+                 f"{exponents[-1][0]:.3g} at the last")
+    return text
+
+
 @cell_command(options_after="seed",
               short_help="Train a cell on the adding or copy task; record gradient flow.")
 @click.option("--cell", type=CellChoice(), required=True, help="The cell.")
-@click.option("--task", type=click.Choice(["adding", "copy"]), required=True,
-              help="adding (Hochreiter & Schmidhuber 1997) or copy (copy-memory).")
+@click.option("--task", type=click.Choice(["adding", "copy", "flipflop"]), required=True,
+              help="adding (Hochreiter & Schmidhuber 1997), copy (copy-memory) or flipflop "
+                   "(3-bit flip-flop, Sussillo & Barak 2013).")
 @click.option("--length", type=click.IntRange(min=2), required=True, help="Sequence length T.")
 @click.option("--hidden", "-n", type=click.IntRange(min=1), required=True, help="Hidden size n.")
 @click.option("--steps", type=click.IntRange(min=1), required=True, help="Optimiser steps.")
@@ -73,10 +84,21 @@ def _progress_line(snap, baseline):
 @click.option("-o", "--output", type=click.Path(dir_okay=False),
               help="Write the trained cell's weights (.npz) here.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress lines on stderr.")
+@click.option("--floss", type=click.IntRange(min=1), default=None,
+              help="Gradient flossing (Engelken 2023): push the first K Lyapunov exponents "
+                   "towards --floss-target.")
+@click.option("--floss-target", type=float, default=None,
+              help="With --floss: the exponents' target (default 0).")
+@click.option("--floss-weight", type=float, default=None,
+              help="With --floss: scale of the flossing gradient (default 1).")
+@click.option("--floss-schedule", default=None,
+              help="With --floss: pre:N,every:M = N flossing steps before training, then one "
+                   "after every M-th step (default pre:100,every:10).")
 @json_option
 def train(cell, task, length, hidden, steps, batch, lr, optimizer, clip, clip_method,
           on_non_finite, seed, scheme, gain, memory, log_every, eval_batch, threads, history_path,
-          output, quiet, as_json, **cell_options):
+          output, quiet, floss, floss_target, floss_weight, floss_schedule, as_json,
+          **cell_options):
     """Train a cell (--cell) and a linear readout on a long-dependency task, by exact BPTT.
 
     The adding problem reads the sum of two marked values from the last state (baseline MSE
@@ -103,6 +125,12 @@ def train(cell, task, length, hidden, steps, batch, lr, optimizer, clip, clip_me
         raise GradflowError("--memory applies to the copy task only")
     if clip is None and (clip_method != "norm" or on_non_finite != "zero"):
         raise GradflowError("--clip-method and --on-non-finite need --clip")
+    if floss is None and (floss_target, floss_weight, floss_schedule) != (None, None, None):
+        raise GradflowError("--floss-target, --floss-weight and --floss-schedule need --floss")
+    if floss is not None:
+        from ..training.flossing import DEFAULT_SCHEDULE, parse_schedule
+
+        parse_schedule(floss_schedule or DEFAULT_SCHEDULE)  # a bad text fails before training
     _check_writable(history_path)
     _check_writable(output)
     if history_path is not None and output is not None:
@@ -123,7 +151,10 @@ def train(cell, task, length, hidden, steps, batch, lr, optimizer, clip, clip_me
         cell, task, length, hidden, steps, batch=batch, lr=lr, optimizer=optimizer, clip=clip,
         clip_method=clip_method, on_non_finite=on_non_finite, seed=seed, init=scheme, gain=gain,
         memory=memory, log_every=log_every, eval_batch=eval_batch, threads=threads,
-        progress=progress, **options,
+        progress=progress, floss=floss,
+        floss_target=0.0 if floss_target is None else floss_target,
+        floss_weight=1.0 if floss_weight is None else floss_weight,
+        floss_schedule=floss_schedule, **options,
     )
     history = result.history
     if history_path is not None:
@@ -137,7 +168,9 @@ def train(cell, task, length, hidden, steps, batch, lr, optimizer, clip, clip_me
     if as_json:
         emit_json({"config": history["config"], "task": history["task"],
                    "parameters": history["parameters"], "summary": summary,
-                   "history": history_path, "weights": output})
+                   "history": history_path, "weights": output,
+                   **({"floss": {key: value for key, value in history["floss"].items()
+                                 if key != "trace"}} if "floss" in history else {})})
         return
     lines = [f"{history['config']['model']} on the {task} task, T = {length}: "
              f"{summary['steps_done']} of {steps} steps in {summary['wall_time_s']:.1f} s"]
@@ -154,4 +187,6 @@ def train(cell, task, length, hidden, steps, batch, lr, optimizer, clip, clip_me
                      f"{summary['non_finite_steps']} non-finite gradients replaced")
     if summary["max_grad_norm"] is not None:
         lines.append(f"largest gradient norm before clipping: {summary['max_grad_norm']:.4g}")
+    if "floss" in history:
+        lines.append(_floss_line(history["floss"]))
     click.echo("\n".join(lines))

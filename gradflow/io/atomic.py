@@ -1,6 +1,7 @@
 """Atomic output: write to a temporary file in the target's folder, then rename."""
 
 import contextlib
+import errno
 import os
 import tempfile
 
@@ -34,10 +35,17 @@ def atomic_path(path, *, suffix=""):
         # mkstemp creates 0600; give the result the mode a plain open() would have
         os.chmod(tmp, 0o666 & ~umask)
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as exc:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
+        if isinstance(exc, OSError) and exc.errno in _WRITE_FAILURES:
+            raise GradflowError(f"{path}: cannot write: {os.strerror(exc.errno)}; nothing "
+                                "was written") from None
         raise
+
+
+#: Errors of the file system that a write meets (full disk, file too large, quota, read-only).
+_WRITE_FAILURES = {errno.ENOSPC, errno.EFBIG, errno.EDQUOT, errno.EROFS, errno.EIO}
 
 
 def refuse_overwriting_inputs(output, inputs):

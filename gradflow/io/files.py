@@ -91,3 +91,11 @@ def read_text(path, what, *, limit=TEXT_LIMIT):
     except UnicodeDecodeError as exc:
         raise GradflowError(f"{shown}: not UTF-8 text (byte {exc.start}); not a {what} file") \
             from None
+
+
+def displayable(name):
+    """``name`` with the bytes a file name may hold that are not UTF-8 shown as U+FFFD.
+
+    Python keeps such bytes as lone surrogates (``\\udcff``), which fonts and encoders refuse.
+    """
+    return str(name).encode("utf-8", "surrogateescape").decode("utf-8", "replace")

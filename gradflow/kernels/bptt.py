@@ -25,9 +25,14 @@ from .trajectory import input_projection
 
 @kernel
 def accumulate_step(x, delta_x, delta_h, rec_in, bhn_gate, dWh, dWx, db, dbhn):
-    """Add one step's weight gradients: outer products of the gate gradients and the inputs."""
+    """Add one step's weight gradients: outer products of the gate gradients and the inputs.
+
+    ``dWh`` (H, n, p) may have more blocks than there are gates (H > G): their rows of
+    ``delta_h`` and ``rec_in`` give them (an LSTM projection's ``W_hr^T``).
+    """
     G, n = delta_x.shape
     d = x.shape[0]
+    width = dWh.shape[2]
     for g in range(G):
         for i in range(n):
             dx = delta_x[g, i]
@@ -35,7 +40,12 @@ def accumulate_step(x, delta_x, delta_h, rec_in, bhn_gate, dWh, dWx, db, dbhn):
             for j in range(d):
                 dWx[g, i, j] += dx * x[j]
             dh = delta_h[g, i]
-            for j in range(n):
+            for j in range(width):
+                dWh[g, i, j] += dh * rec_in[g, j]
+    for g in range(G, dWh.shape[0]):  # blocks beyond the gates (a projection's W_hr^T)
+        for i in range(n):
+            dh = delta_h[g, i]
+            for j in range(width):
                 dWh[g, i, j] += dh * rec_in[g, j]
     if bhn_gate >= 0:
         for i in range(n):
@@ -76,8 +86,8 @@ def backpropagate(cell_id, option, Wh, Wx, b, bhn, X, S, G, state_grads, carried
     work = np.empty((4, n))
     xp = np.empty((Gates, n))
     delta_x = np.empty((Gates, n))
-    delta_h = np.empty((Gates, n))
-    rec_in = np.empty((Gates, n))
+    delta_h = np.empty((Wh.shape[0], n))
+    rec_in = np.empty((Wh.shape[0], n))
     back = np.empty(m)
     for i in range(m):
         state_grads[T, i] = G[T - 1, i]
@@ -128,8 +138,8 @@ def backward_by_lag(cell_id, option, Wh, Wx, b, bhn, bhn_gate, X, S, G, dWh, dWx
     for t in range(T):
         input_projection(Wx, b, X[t], XP[t])
     delta_x = np.empty((Gates, n))
-    delta_h = np.empty((Gates, n))
-    rec_in = np.empty((Gates, n))
+    delta_h = np.empty((Wh.shape[0], n))
+    rec_in = np.empty((Wh.shape[0], n))
     v = np.empty(m)
     back = np.empty(m)
     for t in range(T, 0, -1):

@@ -2,7 +2,8 @@
 
 Gates are stacked in the order (f, i, o, c): ``Wh[0] = W_fh, Wh[1] = W_ih, Wh[2] = W_oh,
 Wh[3] = W_ch``; ``xp[g] = W_gx x_t + b_g``.  ``work`` (4, n) receives the gate values
-F, I, O and the candidate cell C~.
+F, I, O and the candidate cell C~.  The projected LSTM (kernel option 1) is
+:mod:`gradflow.kernels.lstm_projection`.
 """
 
 import numpy as np
@@ -12,8 +13,9 @@ from ._jit import kernel
 
 
 @kernel
-def _gates(Wh, xp, h, work):
-    n = h.shape[0]
+def gates(Wh, xp, h, work):
+    """The gate values F, I, O, C~ at hidden state ``h`` into ``work`` (4, n)."""
+    n = Wh.shape[1]
     for g in range(4):
         matvec_add(Wh[g], h, xp[g], work[g])
     for i in range(n):
@@ -28,7 +30,7 @@ def step(act, Wh, bhn, xp, s, out, work):
     """One forward step from ``s = (h, c)`` to ``out = (H, C)``."""
     n = Wh.shape[1]
     h = s[:n]
-    _gates(Wh, xp, h, work)
+    gates(Wh, xp, h, work)
     for i in range(n):
         c_new = work[0, i] * s[n + i] + work[1, i] * work[3, i]
         out[n + i] = c_new
@@ -45,7 +47,7 @@ def jacobian_blocks(Wh, xp, s, JL, diag_h, diag_c, scale, work):
     """
     n = Wh.shape[1]
     h = s[:n]
-    _gates(Wh, xp, h, work)
+    gates(Wh, xp, h, work)
     W_fh = Wh[0]
     W_ih = Wh[1]
     W_oh = Wh[2]
@@ -90,7 +92,7 @@ def vjp(act, Wh, bhn, xp, s, v, v_prev, delta_x, delta_h, rec_in, work):
     """Write ``v_prev = J^T v`` (v = (dL/dH, dL/dC)) and the gate pre-activation gradients."""
     n = Wh.shape[1]
     h = s[:n]
-    _gates(Wh, xp, h, work)
+    gates(Wh, xp, h, work)
     for i in range(n):
         F = work[0, i]
         I_ = work[1, i]

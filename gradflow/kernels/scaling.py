@@ -46,15 +46,20 @@ def in_range(frobenius2):
 def rescale(R, shift):
     """``R *= 2**-shift``, exactly.
 
-    In two factors, so a shift past 1023 (subnormal entries) never over- or underflows the
-    factor itself.
+    A shift within the range of a float64 power of two is one multiplication by the factor;
+    past it (subnormal entries: a shift below -1022) each entry's exponent is moved with
+    ``ldexp``.  Not two factors in a row: the compiler may reassociate ``(r * a) * b`` into
+    ``r * (a * b)``, and ``a * b`` overflows.
     """
-    half = shift // 2
-    first = math.ldexp(1.0, -half)
-    second = math.ldexp(1.0, half - shift)
+    if -1000 < shift < 1000:
+        factor = math.ldexp(1.0, -shift)
+        for i in range(R.shape[0]):
+            for j in range(R.shape[1]):
+                R[i, j] = R[i, j] * factor
+        return
     for i in range(R.shape[0]):
         for j in range(R.shape[1]):
-            R[i, j] = (R[i, j] * first) * second
+            R[i, j] = math.ldexp(R[i, j], -shift)
 
 
 @kernel

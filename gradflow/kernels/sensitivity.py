@@ -72,15 +72,16 @@ def carry_rows(cell_id, option, Wh, Wx, b, bhn, X, S, R, exponent, inject, injec
         own recurrence, before the rows injected at that step are added.
     exponent : (1,) int64
         The rows' power-of-two exponent, updated.
-    inject : (T, p, n) float64, or zero-length
-        Rows added to the hidden part of ``S[t + 1]`` (exponents ``inject_exp[t]``).
+    inject : (T, p, n_h) float64, or zero-length
+        Rows added to the hidden part of ``S[t + 1]`` (exponents ``inject_exp[t]``); h has
+        ``n_h = Wh.shape[2]`` entries (n, or an LSTM's projection size).
     state_log2 : (T + 1,) float64, or zero-length
         ``log2 ||rows on S[t]||``.
     state_gram, state_gram_exp : (T + 1, p, p) float64 and (T + 1,) int64, or zero-length
         The rows' Gram matrix ``R R^T`` on ``S[t]`` and its exponent (2 x the rows'), for
         norms over several cells' states.
     block_log2 : (2, T + 1) float64, or zero-length
-        ``log2`` norms of the rows' first n columns (h) and of the rest (LSTM's c).
+        ``log2`` norms of the rows' columns on h and of the rest (LSTM's c).
     input_log2 : (T,) float64, or zero-length
         ``log2 ||rows on X[t]||``: the sensitivity to the input of step t + 1.
     input_rows, input_exp : (T, p, d) float64 and (T,) int64, or zero-length
@@ -95,6 +96,7 @@ def carry_rows(cell_id, option, Wh, Wx, b, bhn, X, S, R, exponent, inject, injec
     delta_x = np.empty((G, n))
     delta_h = np.empty((G, n))
     rec_in = np.empty((G, n))
+    h_size = Wh.shape[2]
     back = np.empty((p, m))
     rows_in = np.empty((p, d))
     e = _rescale(R, exponent[0])
@@ -108,13 +110,13 @@ def carry_rows(cell_id, option, Wh, Wx, b, bhn, X, S, R, exponent, inject, injec
             state_gram[t] = R @ R.T
             state_gram_exp[t] = 2 * e
         if block_log2.shape[0] == 2:
-            block_log2[0, t] = gram_log2_norm(np.ascontiguousarray(R[:, :n]), e)
-            if m > n:
-                block_log2[1, t] = gram_log2_norm(np.ascontiguousarray(R[:, n:]), e)
+            block_log2[0, t] = gram_log2_norm(np.ascontiguousarray(R[:, :h_size]), e)
+            if m > h_size:
+                block_log2[1, t] = gram_log2_norm(np.ascontiguousarray(R[:, h_size:]), e)
         if t == 0:
             break
         if inject.shape[0] == T:
-            e = _add_scaled(R, n, inject[t - 1], inject_exp[t - 1], e)
+            e = _add_scaled(R, h_size, inject[t - 1], inject_exp[t - 1], e)
             e = _rescale(R, e)
         input_projection(Wx, b, X[t - 1], xp)
         for r in range(p):

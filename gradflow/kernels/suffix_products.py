@@ -15,11 +15,14 @@ from numba import prange
 from . import dispatch, lstm
 from ._jit import kernel, parallel_kernel
 from .norm_estimator import PROBES, log10_norm, new_estimator
-from .scaling import LOG10_2, in_range, renormalise, rescale, sum_squares
+from .scaling import LOG10_2, in_range, peak, renormalise, rescale, sum_squares
 from .trajectory import input_projection
 
 #: The running product is rescaled once its Frobenius norm leaves [2^-RANGE, 2^RANGE].
 RANGE = 64
+#: A step Jacobian whose largest entry is below this (near the subnormals) is brought to unit
+#: scale before it multiplies the product.
+TINY = 2.0**-900
 
 
 @kernel
@@ -27,11 +30,11 @@ def jacobian_step(cell_id, option, Wh, Wx, b, bhn, x, s, shift, J, diag_h, diag_
     """The Jacobian of the step leaving ``s`` with input ``x``, times ``2**-shift`` (exact).
 
     For LSTM only the nonzero parts: ``J`` (2n, n) the dense left half, ``diag_h``/``diag_c``
-    the diagonal right half; for the other cells ``J`` (m, m).
+    the diagonal right half; for the other cells (and a projected LSTM) ``J`` (m, m).
     """
     input_projection(Wx, b, x, xp)
     scale = math.ldexp(1.0, -shift)
-    if cell_id == dispatch.LSTM:
+    if split_blocks(cell_id, option):
         lstm.jacobian_blocks(Wh, xp, s, J, diag_h, diag_c, scale, work)
     else:
         dispatch.jacobian(cell_id, option, Wh, bhn, xp, s, J, work)
@@ -40,9 +43,15 @@ def jacobian_step(cell_id, option, Wh, Wx, b, bhn, x, s, shift, J, diag_h, diag_
 
 
 @kernel
-def advance(cell_id, J, diag_h, diag_c, R, R_next):
+def split_blocks(cell_id, option):
+    """Whether the step Jacobian is kept as LSTM's dense left half and diagonal right half."""
+    return cell_id == dispatch.LSTM and option[0] == 0
+
+
+@kernel
+def advance(cell_id, option, J, diag_h, diag_c, R, R_next):
     """``R_next = J^T R``: one more factor on the transposed running product."""
-    if cell_id == dispatch.LSTM:
+    if split_blocks(cell_id, option):
         # J = [[A, diag(diag_h)], [B, diag(diag_c)]], J = [A; B] its dense left half
         n = J.shape[1]
         m = R.shape[1]
@@ -60,7 +69,8 @@ def advance(cell_id, J, diag_h, diag_c, R, R_next):
 def measure_product(R, n_block, Bh, Bc, sums):
     """``sums[0] = ||R||_F^2``; with blocks, also copy out the diagonal blocks.
 
-    The blocks go to ``Bh`` and ``Bc``, their squared Frobenius norms to ``sums[1:3]``.
+    The blocks go to ``Bh`` (the first ``n_block`` rows and columns) and ``Bc`` (the rest),
+    their squared Frobenius norms to ``sums[1:3]``.
     """
     sums[0] = sum_squares(R)
     nb = n_block
@@ -68,15 +78,15 @@ def measure_product(R, n_block, Bh, Bc, sums):
         for i in range(nb):
             for j in range(nb):
                 Bh[i, j] = R[i, j]
-        for i in range(nb):
-            for j in range(nb):
+        for i in range(Bc.shape[0]):
+            for j in range(Bc.shape[1]):
                 Bc[i, j] = R[nb + i, nb + j]
         sums[1] = sum_squares(Bh)
         sums[2] = sum_squares(Bc)
 
 
 @kernel
-def new_suffix_workspace(cell_id, m, G, n, n_block):
+def new_suffix_workspace(cell_id, option, m, G, n, n_block):
     """Work arrays of ``suffix_log10_norms_with_stats``, allocated once per sequence.
 
     ``(R, R_next, J, diag_h, diag_c, xp, work, Bh, Bc, sums)`` and the three norm estimators
@@ -84,13 +94,13 @@ def new_suffix_workspace(cell_id, m, G, n, n_block):
     """
     R = np.eye(m)
     R_next = np.empty((m, m))
-    J = np.empty((m, n)) if cell_id == dispatch.LSTM else np.empty((m, m))
+    J = np.empty((m, n)) if split_blocks(cell_id, option) else np.empty((m, m))
     nb = max(n_block, 1)
+    nc = m - n_block if n_block > 0 else 1
     arrays = (R, R_next, J, np.empty(n), np.empty(n), np.empty((G, n)), np.empty((4, n)),
-              np.empty((nb, nb)), np.empty((nb, nb)), np.empty(3))
-    p_block = min(PROBES, nb)
-    return (arrays, new_estimator(m, min(PROBES, m)), new_estimator(nb, p_block),
-            new_estimator(nb, p_block))
+              np.empty((nb, nb)), np.empty((nc, nc)), np.empty(3))
+    return (arrays, new_estimator(m, min(PROBES, m)), new_estimator(nb, min(PROBES, nb)),
+            new_estimator(nc, min(PROBES, nc)))
 
 
 @kernel
@@ -110,7 +120,7 @@ def suffix_log10_norms_with_stats(cell_id, option, Wh, Wx, b, bhn, X, S, n_block
     T = X.shape[0]
     m = S.shape[1]
     G, n = b.shape
-    arrays, full, est_h, est_c = new_suffix_workspace(cell_id, m, G, n, n_block)
+    arrays, full, est_h, est_c = new_suffix_workspace(cell_id, option, m, G, n, n_block)
     R, R_next, J, diag_h, diag_c, xp, work, Bh, Bc, sums = arrays
     exponent = 0
     shift = 0
@@ -129,7 +139,10 @@ def suffix_log10_norms_with_stats(cell_id, option, Wh, Wx, b, bhn, X, S, n_block
         t = T - k
         jacobian_step(cell_id, option, Wh, Wx, b, bhn, X[t], S[t], shift, J, diag_h, diag_c,
                       xp, work)
-        advance(cell_id, J, diag_h, diag_c, R, R_next)
+        if not split_blocks(cell_id, option) and 0.0 < peak(J) < TINY:
+            # subnormal entries: to unit scale (exact) before the product rounds them away
+            exponent += renormalise(J)
+        advance(cell_id, option, J, diag_h, diag_c, R, R_next)
         R, R_next = R_next, R
         exponent += shift
         measure_product(R, n_block, Bh, Bc, sums)
@@ -161,8 +174,8 @@ def suffix_log10_norms(cell_id, option, Wh, Wx, b, bhn, X, S, n_block, out, out_
     so memory is O(T m + m^2).  The running product is kept as ``R * 2**e`` with the integer
     exponent ``e`` carried exactly, so no lag over- or underflows.  ``out[k]`` receives
     ``log10 ||P_k||_2`` (``-inf`` once the product is exactly zero).  With ``n_block > 0``
-    (LSTM, state (h, c)), ``out_h`` and ``out_c`` receive the norms of the diagonal blocks
-    ``dh_T/dh_{T-k}`` and ``dc_T/dc_{T-k}``.
+    (LSTM, state (h, c), h of ``n_block`` entries), ``out_h`` and ``out_c`` receive the norms
+    of the diagonal blocks ``dh_T/dh_{T-k}`` and ``dc_T/dc_{T-k}``.
     """
     stats = np.zeros(3, dtype=np.int64)
     suffix_log10_norms_with_stats(cell_id, option, Wh, Wx, b, bhn, X, S, n_block, out, out_h,

@@ -17,8 +17,11 @@ def output_format(path):
     return FORMATS[ext]
 
 
-def write_report(reports, path, context, *, histories=()):
+def write_report(reports, path, context, *, histories=(), claims=None):
     """Draw ``reports`` (a list of ModelReport) and training ``histories`` to ``path``.
+
+    A PDF with ``claims`` (a :class:`~gradflow.claims.ClaimsResult`) opens with the claims
+    page and the pages of their evidence.
 
     A PNG shows the dashboard of the models or, without models, the training comparison
     (or the single history's page).
@@ -34,6 +37,7 @@ def write_report(reports, path, context, *, histories=()):
     from matplotlib.backends.backend_pdf import PdfPages
 
     from .. import __version__
+    from .claims_pages import pdf_pages as claims_pdf_pages
     from .pages import dashboard, pdf_pages
     from .training import comparison_page, training_page, training_pages
 
@@ -59,6 +63,9 @@ def write_report(reports, path, context, *, histories=()):
         }
         count = 0
         with PdfPages(tmp, metadata=metadata) as pdf:
+            for fig in claims_pdf_pages(claims) if claims is not None else ():
+                pdf.savefig(fig)
+                count += 1
             if reports:
                 for fig in pdf_pages(reports, context):
                     pdf.savefig(fig)

@@ -9,7 +9,7 @@ import os
 import numpy as np
 from matplotlib.figure import Figure
 
-from . import plots
+from .. import plot
 from .data import DEFAULT_DESCRIPTION, DEFAULT_STEPS, collect, default_models
 from .style import RC
 
@@ -34,7 +34,9 @@ def decay_figure(reports):
     """Gradient norm against lag for the default RNN-tanh, RNN-relu, LSTM and GRU."""
     fig = Figure(figsize=(10, 6), layout="constrained")
     ax = fig.add_subplot()
-    plots.plot_decay(reports, ax=ax)
+    for r in reports:
+        plot.plot_decay(r.decay, ax=ax, color=r.color, label=r.label)
+    ax.legend(loc="lower left")
     ax.set_title("Gradient norm against lag: " + DEFAULT_DESCRIPTION, fontsize=9.5)
     return fig
 
@@ -44,11 +46,11 @@ def flow_map_figure(reports):
     pick = [r for r in reports if r.label in ("RNN-tanh", "LSTM")]
     fig = Figure(figsize=(12, 5.2), layout="constrained")
     axes = fig.subplots(1, len(pick))
-    values = np.concatenate([r.flow.log10_norm2.compressed() for r in pick])
+    vmin, vmax = plot.flow_map_range(*(r.flow for r in pick))
     for ax, r in zip(axes, pick, strict=True):
-        plots.plot_flow_map(r, ax=ax, vmin=float(values.min()), vmax=float(values.max()),
-                            colorbar=False)
-    plots.flow_map_colorbar(fig, axes, source=axes[-1], fraction=0.04, pad=0.02)
+        plot.plot_flow_map(r.flow, ax=ax, vmin=vmin, vmax=vmax, colorbar=False)
+        ax.set_title(r.label, color=r.color)
+    plot.flow_map_colorbar(fig, axes, source=axes[-1], fraction=0.04, pad=0.02)
     fig.suptitle("Gradient flow map over start time t and end time T", fontsize=12,
                  weight="bold")
     return fig
@@ -57,6 +59,7 @@ def flow_map_figure(reports):
 def spectrum_bound_figure(steps=120, hidden=64):
     """Pascanu's bound at work: tanh RNNs at three gains, singular values and measured decay."""
     from ..analysis.decay import decay
+    from ..analysis.spectrum import spectrum
     from ..cells import RNN
 
     fig = Figure(figsize=(12, 5.2), layout="constrained")
@@ -65,25 +68,17 @@ def spectrum_bound_figure(steps=120, hidden=64):
     shades = ["#fcae91", "#fb6a4a", "#a50f15"]
     for gain, color in zip((0.5, 1.0, 2.0), shades, strict=True):
         model = RNN.init(hidden, 4, init="gaussian", gain=gain, seed=0)
-        sv = np.linalg.svd(model["W_h"], compute_uv=False)
-        left.plot(np.arange(1, sv.size + 1), sv, color=color, lw=1.6,
-                  label=f"gain {gain:g}: σ_max = {sv[0]:.2f}")
+        sp = spectrum(model)
+        sigma = sp.matrices["W_h"].sigma_max
+        plot.plot_singular_values(sp, ax=left, color=color, marker=None, linewidth=1.6,
+                                  label=f"gain {gain:g}: σ_max = {sigma:.2f}")
         r = decay(model, xs)
-        right.plot(r.lags, r.log10_norm2, color=color, lw=1.8,
-                   label=f"gain {gain:g}: measured, decay {r.decay_factor:.3f}/step")
-        right.plot(r.lags, r.lags * np.log10(r.bound), color=color, ls="--", lw=1.1,
-                   label=f"gain {gain:g}: bound (γσ_max)$^k$ = {r.bound:.2f}$^k$")
-    left.axhline(1.0, color="black", ls="--", lw=1)
-    left.annotate("1/γ = 1 (tanh)", (1, 1.0), textcoords="offset points", xytext=(3, 4))
-    left.set_yscale("log")
-    left.set_xlabel("index i (descending)")
-    left.set_ylabel(r"singular value $\sigma_i(W_h)$")
+        plot.plot_decay(r, ax=right, curve="state", color=color, horizon=False,
+                        label=f"gain {gain:g}: decay {r.decay_factor:.3f}/step, "
+                              f"bound {r.bound:.2f}/step")
     left.set_title(f"Singular values of W_h ~ N(0, gain²/n), n = {hidden}")
     left.legend()
-    right.set_ylim(-25, 12)
-    right.set_xlabel("lag k (steps)")
-    right.set_ylabel(r"$\log_{10}\,\|\partial s_T/\partial s_{T-k}\|_2$")
-    right.set_title("Measured gradient norm never exceeds (γ·σ_max)$^k$")
+    right.set_title("Measured gradient norm never exceeds (γ·σ_max)$^k$ (dashed)")
     right.legend(fontsize=7.5, loc="lower left")
     fig.suptitle("Pascanu et al. (2013): γ·σ_max < 1 guarantees vanishing; > 1 only allows "
                  "exploding", fontsize=12, weight="bold")

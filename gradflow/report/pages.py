@@ -1,40 +1,25 @@
-"""The report's figures: one topic a page for the PDF, one dashboard for the PNG."""
+"""The report's main figures: summary, decay, flow maps, spectra; the PNG dashboard.
 
-import math
+Every panel is drawn by a :mod:`gradflow.plot` function (the one drawing code path of the
+library and the report), each model in its colour on every page.
+"""
+
 import textwrap
 
-import numpy as np
 from matplotlib.figure import Figure
 
-from . import plots
+from .. import plot
+from . import cell_pages
+from .layout import cells, panels
 from .style import PAGE
-
-
-def _grid(count, max_cols=2):
-    cols = min(count, max_cols)
-    return math.ceil(count / cols), cols
-
-
-def _panels(reports, draw, title):
-    """A page with one panel per report, drawn by ``draw(report, ax)``; returns (fig, axes)."""
-    fig = Figure(figsize=PAGE, layout="constrained")
-    rows, cols = _grid(len(reports))
-    axes = fig.subplots(rows, cols, squeeze=False)
-    for ax, r in zip(axes.flat, reports, strict=False):
-        draw(r, ax)
-    for ax in axes.flat[len(reports):]:
-        ax.set_visible(False)
-    fig.suptitle(title, fontsize=13, weight="bold")
-    return fig, axes
-
-
-def _has_paths(r):
-    """Whether a model's state has separate hidden and cell paths (the LSTM's (h, c))."""
-    return r.decay.log10_norm2_c is not None
+from .table import draw_summary_table, table_lines, wrap
 
 
 def _parameter_line(r):
     m = r.model
+    if not r.is_cell:
+        return (f"{r.label}: {m.describe()}, {m.parameter_count:,} parameters, the same for "
+                "every sequence length")
     formula = m.parameter_formula_for(**m.options())
     return (f"{r.label}: {formula} = {m.parameter_count:,} parameters (n = {m.hidden}, "
             f"d = {m.inputs}), the same for every sequence length: one set of weights serves "
@@ -46,15 +31,18 @@ def summary_page(reports, context):
     fig = Figure(figsize=PAGE)
     fig.text(0.05, 0.94, "gradflow: gradient flow backwards through time", fontsize=17,
              weight="bold")
-    fig.text(0.05, 0.905, context, fontsize=9.5, color="0.25")
-    table_height = min(0.06 + 0.055 * len(reports), 0.6)
-    ax = fig.add_axes([0.03, 0.88 - table_height, 0.94, table_height])
-    plots.draw_summary_table(reports, ax=ax, row_height=1.0 / (len(reports) + 1.3))
+    fig.text(0.05, 0.905, "\n".join(textwrap.wrap(context, 170)), fontsize=9, color="0.25",
+             va="top")
+    lines = sum(table_lines(reports)) + 1.5
+    table_height = min(0.03 + 0.027 * lines, 0.62)
+    top = 0.86 - 0.018 * context.count("; ") // 6
+    ax = fig.add_axes([0.03, top - table_height, 0.94, table_height])
+    draw_summary_table(reports, ax=ax)
     notes = [
         "How to read it",
-        "• horizon: the first lag k at which ||ds_T/ds_(T-k)||_2 falls below the threshold "
-        f"({reports[0].decay.threshold:g}); 'none' means the gradient survives all "
-        f"{reports[0].steps} steps.",
+        "• horizon: the first lag k at which what the output sees, ||dy_T/ds_(T-k)||_2, falls "
+        f"below the threshold ({reports[0].decay.threshold:g}); 'none' means the gradient "
+        f"survives all {reports[0].steps} steps.",
         "• decay / step: 10^slope of log10 norm against lag, fitted after the first quarter "
         "of the lags (< 1 vanishes, > 1 explodes).",
         "• bound (RNN): Pascanu et al. (2013): ||J_t||_2 <= γ·σ_max(W_h) with γ = sup f' "
@@ -67,111 +55,65 @@ def summary_page(reports, context):
     wrapped = []
     for note in notes:
         wrapped += textwrap.wrap(note, 150, subsequent_indent="   ")
-    fig.text(0.05, 0.84 - table_height, "\n".join(wrapped), fontsize=8.8, va="top",
-             linespacing=1.55)
+    fig.text(0.05, top - table_height - 0.03, "\n".join(wrapped), fontsize=8.6, va="top",
+             linespacing=1.5)
     return fig
 
 
+def _legend(ax, count):
+    ax.legend(loc="lower left", fontsize=7.5, ncol=1 if count < 5 else 2)
+
+
 def decay_page(reports, context):
-    """Gradient norm against lag for every model."""
+    """What the output sees against lag (left) and its sensitivity to the inputs (right)."""
     fig = Figure(figsize=PAGE, layout="constrained")
-    ax = fig.add_subplot()
-    plots.plot_decay(reports, ax=ax)
+    left, right = fig.subplots(1, 2, width_ratios=[1.35, 1])
+    for r in reports:
+        label = wrap(r.label, 30) + ("" if r.batch is None else f" (median of {r.batch})")
+        plot.plot_decay(r.decay, ax=left, color=r.color, label=label)
+        plot.plot_decay(r.decay, ax=right, curve="input", color=r.color, label=wrap(r.label, 30))
+    left.set_title("What the output sees k steps back\n(dots: gradient horizon; dashed: "
+                   "Pascanu's bound; bands: quantiles of a batch)", fontsize=9.5)
+    right.set_title("Sensitivity of the output to the input k steps back", fontsize=9.5)
+    _legend(left, len(reports))
     fig.suptitle("How far back does the gradient reach?", fontsize=14, weight="bold")
-    ax.text(0.01, 0.02, context, transform=ax.transAxes, fontsize=8, color="0.35")
+    fig.supxlabel("\n".join(textwrap.wrap(context, 200)), fontsize=7.5, color="0.35")
     return fig
 
 
 def flow_map_page(reports):
-    """The (t, T) heatmaps, one per model, on a shared colour scale."""
-    values = np.concatenate([r.flow.log10_norm2.compressed() for r in reports] + [[0.0]])
-    vmin, vmax = float(values.min()), float(values.max())
-    drawn = []
-    fig, axes = _panels(
-        reports,
-        lambda r, ax: drawn.append(plots.plot_flow_map(r, ax=ax, vmin=vmin, vmax=vmax,
-                                                       colorbar=False)),
-        r"Gradient flow map: $\log_{10}\|\partial s_T/\partial s_t\|_2$ over start time t and "
-        "end time T (black: exactly 0)")
-    plots.flow_map_colorbar(fig, axes, source=drawn[-1], fraction=0.03, pad=0.02)
+    """The (t, T) heatmaps of every cell on one sequential colour scale."""
+    shown = cells(reports)
+    vmin, vmax = plot.flow_map_range(*(r.flow for r in shown))
+    fig, axes = panels(shown, lambda r, ax: plot.plot_flow_map(r.flow, ax=ax, vmin=vmin,
+                                                               vmax=vmax, colorbar=False),
+                       r"Gradient flow map: $\log_{10}\|\partial s_T/\partial s_t\|_2$ over start"
+                       " time t and end time T (pink: exactly 0)")
+    used = [ax for ax in axes.flat if ax.get_visible()]
+    plot.flow_map_colorbar(fig, axes, source=used[-1], fraction=0.03, pad=0.02)
     return fig
+
+
+def _spectra(r, ax):
+    plot.plot_product_singular_values(r.products, ax=ax, color=r.color, label=wrap(r.label, 24))
+    inset = ax.inset_axes([0.07, 0.07, 0.36, 0.33])
+    plot.plot_singular_values(r.spectrum, ax=inset, color=r.color)
+    inset.set_title("singular values of W_*h", fontsize=7)
+    inset.set_xlabel("")
+    inset.set_ylabel("")
+    inset.tick_params(labelsize=6)
+    for text in inset.texts:
+        text.set_fontsize(6)
+    ax.label_outer()
 
 
 def spectrum_page(reports):
-    """Singular values of every recurrent matrix with the 1/γ lines."""
-    fig, _ = _panels(reports, lambda r, ax: plots.plot_singular_values(r, ax=ax),
-                     "Singular values of the recurrent matrices W_*h (dashed: 1/γ of the gate)")
+    """Singular values of the backward products against lag; the recurrent matrices inset."""
+    fig, _ = panels(cells(reports), _spectra,
+                    "Singular values of the backward products ds_T/ds_(T-k): how many directions "
+                    "a gradient still reaches\n(inset: singular values of W_*h, dashed 1/γ)",
+                    sharey=True)
     return fig
-
-
-def derivative_page(reports):
-    """Histograms of the activation derivatives met along the run, against their bounds."""
-    fig = Figure(figsize=PAGE, layout="constrained")
-    width = max(len(r.derivatives) for r in reports)
-    axes = fig.subplots(len(reports), width, squeeze=False)
-    for row, r in zip(axes, reports, strict=True):
-        symbols = list(r.derivatives)
-        for ax, symbol in zip(row, symbols, strict=False):
-            plots.plot_derivative_histogram(r, symbol, ax=ax)
-        for ax in row[len(symbols):]:
-            ax.set_visible(False)
-    fig.suptitle("Activation derivatives met along the run (dashed: sup f' = γ: 1/4 sigmoid, "
-                 "1 tanh and relu)", fontsize=13, weight="bold")
-    return fig
-
-
-def lyapunov_page(reports):
-    """Lyapunov spectra."""
-    fig = Figure(figsize=PAGE, layout="constrained")
-    ax = fig.add_subplot()
-    plots.plot_lyapunov(reports, ax=ax)
-    ax.set_title("")
-    fig.suptitle("Lyapunov spectrum: > 0 expands (chaos, exploding), < 0 contracts "
-                 "(vanishing)", fontsize=13, weight="bold")
-    return fig
-
-
-def jacobian_norm_page(reports):
-    """||J_t||_2 along the run, against the Pascanu bound where there is one."""
-    fig = Figure(figsize=PAGE, layout="constrained")
-    ax = fig.add_subplot()
-    for r in reports:
-        norms = r.spectrum.jacobian_norms
-        steps = np.arange(1, norms.size + 1)
-        ax.plot(steps, norms, color=r.color, lw=1.1, label=f"{r.label} (max {norms.max():.3g})")
-        if r.decay.bound is not None:
-            ax.axhline(r.decay.bound, color=r.color, ls="--", lw=1,
-                       label=f"{r.label} bound γσ_max = {r.decay.bound:.3g}")
-    ax.axhline(1.0, color="0.55", lw=0.8, zorder=0)
-    low = min(float(np.min(r.spectrum.jacobian_norms)) for r in reports)
-    ax.set_ylim(bottom=max(0.0, min(low, 1.0) - 0.1))
-    ax.set_xlabel("step t")
-    ax.set_ylabel(r"$\|J_t\|_2 = \|\partial s_t/\partial s_{t-1}\|_2$")
-    ax.legend(loc="best", ncol=2)
-    fig.suptitle("Per-step Jacobian norm along the run (a product of k steps is at most the "
-                 "max to the power k)", fontsize=13, weight="bold")
-    return fig
-
-
-def lstm_page(reports):
-    """LSTM hidden path against cell path."""
-    lstms = [r for r in reports if _has_paths(r)]
-    fig, _ = _panels(lstms, lambda r, ax: plots.plot_lstm_paths(r, ax=ax),
-                     "LSTM: the additive cell path c_t = F c_(t-1) + I C~ against the hidden path")
-    return fig
-
-
-def pdf_pages(reports, context):
-    """Every page of the PDF, in order."""
-    yield summary_page(reports, context)
-    yield decay_page(reports, context)
-    yield flow_map_page(reports)
-    yield spectrum_page(reports)
-    yield derivative_page(reports)
-    yield lyapunov_page(reports)
-    yield jacobian_norm_page(reports)
-    if any(_has_paths(r) for r in reports):
-        yield lstm_page(reports)
 
 
 def dashboard(reports, context):
@@ -179,14 +121,37 @@ def dashboard(reports, context):
     fig = Figure(figsize=(16, 12), layout="constrained")
     fig.suptitle("gradflow: gradient flow backwards through time", fontsize=17, weight="bold")
     top, middle, bottom = fig.subfigures(3, 1, height_ratios=[0.8, 1.3, 1.1])
-    plots.draw_summary_table(reports, ax=top.add_subplot(), fontsize=9)
-    top.suptitle(context, fontsize=9.5, color="0.25")
+    draw_summary_table(reports, ax=top.add_subplot(), fontsize=9)
+    top.suptitle("\n".join(textwrap.wrap(context, 200)), fontsize=9.5, color="0.25")
     left, right = middle.subplots(1, 2, width_ratios=[1.3, 1])
-    plots.plot_decay(reports, ax=left)
-    plots.plot_lyapunov(reports, ax=right)
-    axes = bottom.subplots(1, len(reports), squeeze=False)[0]
-    values = np.concatenate([r.flow.log10_norm2.compressed() for r in reports] + [[0.0]])
-    for i, (ax, r) in enumerate(zip(axes, reports, strict=True)):
-        plots.plot_flow_map(r, ax=ax, vmin=float(values.min()), vmax=float(values.max()),
-                            colorbar=i == len(reports) - 1)
+    for r in reports:
+        plot.plot_decay(r.decay, ax=left, color=r.color, label=wrap(r.label, 30))
+        if r.lyapunov is not None:
+            plot.plot_lyapunov(r.lyapunov, ax=right, color=r.color, label=wrap(r.label, 30))
+    _legend(left, len(reports))
+    right.legend(loc="upper right", fontsize=7.5)
+    shown = cells(reports)
+    axes = bottom.subplots(1, len(shown), squeeze=False)[0]
+    vmin, vmax = plot.flow_map_range(*(r.flow for r in shown))
+    for ax, r in zip(axes, shown, strict=True):
+        plot.plot_flow_map(r.flow, ax=ax, vmin=vmin, vmax=vmax, colorbar=False)
+        ax.set_title(wrap(r.label, 36), color=r.color, fontsize=10)
+    plot.flow_map_colorbar(bottom, axes, source=axes[-1], fraction=0.03, pad=0.01)
     return fig
+
+
+def pdf_pages(reports, context):
+    """Every page of the PDF on the models, in order."""
+    yield summary_page(reports, context)
+    yield decay_page(reports, context)
+    if any(not r.is_cell for r in reports):
+        yield cell_pages.network_page(reports)
+    if cells(reports):
+        yield flow_map_page(reports)
+        yield spectrum_page(reports)
+        yield cell_pages.gates_page(reports)
+        yield cell_pages.derivative_page(reports)
+        yield cell_pages.lyapunov_page(reports)
+        yield cell_pages.jacobian_norm_page(reports)
+    if any(cell_pages.has_paths(r) for r in reports):
+        yield cell_pages.lstm_page(reports)

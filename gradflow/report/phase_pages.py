@@ -2,6 +2,7 @@
 
 from ..io.atomic import atomic_path
 from .build import output_format
+from .phase_theory import draw_theory
 from .style import PAGE, RC
 
 
@@ -13,11 +14,15 @@ def transition_window(curves, margin=0.3):
     return (low, high) if high > low else None
 
 
-def phase_figure(diagram, *, title=None):
-    """Four panels per cell kind: lambda_1 (all gains, near the transition), decay, chaos."""
+def phase_figure(diagram, *, title=None, theory=None):
+    """Four panels per cell kind: lambda_1 (all gains, near the transition), decay, chaos.
+
+    ``theory`` (kind -> :class:`~gradflow.report.phase_theory.TheoryCurve`) adds the
+    mean-field prediction and the critical gain to the lambda_1 and decay panels of its kind.
+    """
     from matplotlib.figure import Figure
 
-    from .phase import plot_chaotic_fraction, plot_phase_decay, plot_phase_lambda
+    from ..plot.phase import plot_chaotic_fraction, plot_phase_decay, plot_phase_lambda
 
     kinds = diagram.kinds
     fig = Figure(figsize=(15, 9.6 * len(kinds) + 0.6), layout="constrained")
@@ -33,6 +38,9 @@ def phase_figure(diagram, *, title=None):
         else:
             bottom[0].set_visible(False)
         plot_chaotic_fraction(curves, ax=bottom[1])
+        if theory and kind in theory:
+            zoomed = (bottom[0],) if window is not None else ()
+            draw_theory(theory[kind], lambda_axes=(top[0], *zoomed), decay_axes=(top[1],))
         for ax in (*top, *bottom):
             ax.set_title(f"{kind}: {ax.get_title()}", fontsize=10.5)
     fig.suptitle(title or f"Phase diagram of {diagram.source or 'a sweep'}: order (λ₁ < 0, "
@@ -80,7 +88,7 @@ def table_figure(diagram, context=""):
     return fig
 
 
-def write_phase_report(diagram, path, *, context=""):
+def write_phase_report(diagram, path, *, context="", theory=None):
     """Draw ``diagram`` to ``path``: PNG (the figure) or PDF (the figure, then the table).
 
     Returns
@@ -97,7 +105,7 @@ def write_phase_report(diagram, path, *, context=""):
 
     fmt = output_format(path)
     with matplotlib.rc_context(RC), atomic_path(path, suffix="." + fmt) as tmp:
-        figure = phase_figure(diagram)
+        figure = phase_figure(diagram, theory=theory)
         if fmt == "png":
             figure.savefig(tmp, format="png", dpi=110,
                            metadata={"Software": f"gradflow {__version__}"})

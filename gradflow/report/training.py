@@ -1,232 +1,124 @@
-"""Training pages: what a history file of ``gradflow train --history`` shows.
+"""Training pages: what a history file (``gradflow train --history``, a Monitor) shows.
 
-A history is read and checked here (:func:`load_history`); the plot functions draw one
-checked history on an Axes and compute nothing.
+Histories are read and drawn by :mod:`gradflow.plot.history`; this module lays them out.
 """
 
-import json
 import math
-import os
 
 import numpy as np
 from matplotlib.figure import Figure
 
-from ..cells import cell_class
-from ..errors import GradflowError
-from ..io.files import read_text
-from .style import CELL_COLORS, EXTRA_COLORS, PAGE
+from ..plot import distinct_colors, plot_history
+from ..plot.history import history_color, history_kind, load_history
 
-HISTORY_FORMAT = "gradflow-train-history"
-_MAX_BYTES = 512 * 2**20
-
-
-def _floats(values, where):
-    try:
-        return np.array([np.nan if v is None else float(v) for v in values])
-    except (TypeError, ValueError):
-        raise GradflowError(f"{where}: expected a list of numbers or null") from None
+__all__ = ["comparison_page", "history_color", "history_colors", "load_history",
+           "training_page", "training_pages"]
+from .style import PAGE
+from .table import wrap
 
 
-def load_history(path):
-    """Read and check a training history (JSON written by ``gradflow train --history``).
-
-    Returns
-    -------
-    dict
-        The document, with ``label`` (the file name without extension) added.
-    """
-    path = os.fspath(path)
-    text = read_text(path, "history", limit=_MAX_BYTES)
-    try:
-        doc = json.loads(text)
-    except (json.JSONDecodeError, RecursionError) as exc:
-        raise GradflowError(f"{path}: not a JSON history ({exc})") from None
-    if not isinstance(doc, dict) or doc.get("format") != HISTORY_FORMAT:
-        raise GradflowError(f"{path}: not a gradflow training history (no format "
-                            f"{HISTORY_FORMAT!r}); write one with gradflow train --history")
-    for key in ("config", "task", "trace", "snapshots", "summary"):
-        if key not in doc:
-            raise GradflowError(f"{path}: training history without {key!r}")
-    trace = doc["trace"]
-    if not isinstance(trace, dict) or not all(k in trace for k in ("step", "loss", "grad_norm")):
-        raise GradflowError(f"{path}: trace needs step, loss and grad_norm")
-    steps = _floats(trace["step"], f"{path}: trace.step")
-    for key in ("loss", "grad_norm"):
-        if len(trace[key]) != steps.size:
-            raise GradflowError(f"{path}: trace.{key} has {len(trace[key])} entries; "
-                                f"trace.step has {steps.size}")
-    if not isinstance(doc["snapshots"], list):
-        raise GradflowError(f"{path}: snapshots must be a list")
-    doc = dict(doc)
-    doc["label"] = os.path.splitext(os.path.basename(path))[0]
-    return doc
-
-
-def history_kind(doc):
-    """The cell kind of a history's run (``"RNN-tanh"``, ``"LSTM"``), from the registry.
-
-    None when the history names a cell or an option the registry does not know.
-    """
-    cfg = doc.get("config", {})
-    try:
-        cls = cell_class(cfg.get("cell"))
-        return cls.kind_for(**{name: cfg.get(name) for name in cls.stored_options()})
-    except GradflowError:
-        return None
-
-
-def history_color(doc, index):
-    """The cell's colour (as on every other page), or a spare one for other kinds."""
-    return CELL_COLORS.get(history_kind(doc), EXTRA_COLORS[index % len(EXTRA_COLORS)])
+def history_colors(docs):
+    """One colour per history: its cell's, a spare one when a kind repeats or is unknown."""
+    return distinct_colors([history_kind(doc) for doc in docs])
 
 
 def _title(doc):
     cfg = doc["config"]
-    bits = [str(cfg.get("model", cfg.get("cell", ""))), f"task {cfg.get('task')}",
-            f"T = {cfg.get('length')}", f"{cfg.get('optimizer', '')} lr {cfg.get('lr')}"]
+    bits = [str(cfg.get("model", cfg.get("cell", "")))]
+    if cfg.get("task"):
+        bits.append(f"task {cfg.get('task')}")
+    if cfg.get("length") is not None:
+        bits.append(f"T = {cfg.get('length')}")
+    if cfg.get("optimizer") or cfg.get("lr") is not None:
+        bits.append(f"{cfg.get('optimizer', '')} lr {cfg.get('lr')}".strip())
     if cfg.get("clip") is not None:
         bits.append(f"{cfg.get('clip_method', 'norm')} clip {cfg.get('clip')}")
-    bits.append(f"seed {cfg.get('seed')}")
-    return f"{doc['label']}: " + ", ".join(bits)
+    if cfg.get("seed") is not None:
+        bits.append(f"seed {cfg.get('seed')}")
+    return f"{doc['label']}: " + ", ".join(b for b in bits if b)
 
 
-def plot_loss(doc, *, ax, color):
-    """Training loss per step and evaluation loss at the snapshots, with the baseline."""
+def _number(value):
+    return isinstance(value, int | float) and math.isfinite(value)
+
+
+def outcome(doc):
+    """One honest line on how the run ended, from the fields the history has."""
+    s = doc["summary"]
     trace = doc["trace"]
-    steps = _floats(trace["step"], "step")
-    loss = _floats(trace["loss"], "loss")
-    ax.plot(steps, np.where(loss > 0, loss, np.nan), color=color, lw=0.7, alpha=0.5,
-            marker="o" if steps.size < 30 else None, ms=3, label="training loss (batch)")
-    snaps = [s for s in doc["snapshots"] if s.get("eval_loss") is not None]
-    if snaps:
-        ax.plot([s["step"] for s in snaps], [s["eval_loss"] for s in snaps], "o-",
-                color=color, ms=3.5, lw=1.6, label="evaluation loss")
-    baseline = doc["task"].get("baseline")
-    if baseline:
-        ax.axhline(baseline, color="black", ls="--", lw=1,
-                   label=f"baseline {baseline:.3g} ({doc['task'].get('baseline_words', '')})")
-    bad = np.flatnonzero(~np.isfinite(loss))
-    if bad.size:
-        ax.axvline(steps[bad[0]], color="red", lw=1.2,
-                   label=f"non-finite from step {int(steps[bad[0]])}")
-    ax.set_yscale("log")
-    ax.set_xlabel("training step")
-    ax.set_ylabel("loss")
-    ax.set_title("Loss", fontsize=10)
-    ax.legend(fontsize=7.5, loc="best")
+    words = []
+    if s.get("diverged"):
+        words.append(f"diverged at step {s.get('diverged_at')}")
+    elif _number(s.get("final_eval_loss")):
+        words.append(f"final eval loss {s['final_eval_loss']:.4g}")
+    else:
+        losses = [v for v in trace.get("loss", []) if _number(v)]
+        words.append(f"last training loss {losses[-1]:.4g}" if losses
+                     else "no finite loss recorded")
+    steps = s.get("steps_done", len(trace.get("step", [])))
+    words.append(f"{steps} steps")
+    if _number(s.get("wall_time_s")):
+        words.append(f"{s['wall_time_s']:.0f} s")
+    words.append(f"{len(doc['snapshots'])} snapshot{'s' if len(doc['snapshots']) != 1 else ''}")
+    return "; ".join(words)
 
 
-def plot_gradient_norm(doc, *, ax, color):
-    """Gradient norm before clipping, the clipping threshold and the clipped steps."""
-    trace = doc["trace"]
-    steps = _floats(trace["step"], "step")
-    norm = _floats(trace["grad_norm"], "grad_norm")
-    ax.plot(steps, np.where(norm > 0, norm, np.nan), color=color, lw=0.8,
-            marker="o" if steps.size < 30 else None, ms=3, label="‖g‖ before clipping")
-    clipped = np.array([bool(c) for c in trace.get("clipped", [])] or [False] * steps.size)
-    if clipped.any():
-        ax.plot(steps[clipped], norm[clipped], "|", color="black", ms=5, alpha=0.5,
-                label=f"clipped ({100 * clipped.mean():.0f}% of steps)")
-    clip = doc["config"].get("clip")
-    if clip is not None and doc["config"].get("clip_method", "norm") == "norm":
-        ax.axhline(clip, color="black", ls="--", lw=1, label=f"threshold c = {clip:g}")
-    bad = np.flatnonzero(~np.isfinite(norm))
-    if bad.size:
-        ax.axvline(steps[bad[0]], color="red", lw=1.2, label="non-finite gradient")
-    ax.set_yscale("log")
-    ax.set_xlabel("training step")
-    ax.set_ylabel("gradient norm ‖g‖₂")
-    ax.set_title("Gradient norm (Pascanu et al. 2013 clipping)", fontsize=10)
-    ax.legend(fontsize=7.5, loc="best")
-
-
-def _snapshot_colors(count):
-    from matplotlib import colormaps
-
-    cmap = colormaps["viridis"]
-    return [cmap(x) for x in np.linspace(0.0, 0.9, max(count, 1))]
-
-
-def plot_lag_mass(doc, *, ax):
-    """Per-lag gradient mass at each snapshot (early dark, late yellow)."""
-    snaps = [s for s in doc["snapshots"] if s.get("lag_mass")]
-    for s, c in zip(snaps, _snapshot_colors(len(snaps)), strict=True):
-        mass = _floats(s["lag_mass"], "lag_mass")
-        ax.plot(np.arange(mass.size), np.where(mass > 0, mass, np.nan), color=c, lw=1.0)
-    if snaps:
-        first, last = snaps[0]["step"], snaps[-1]["step"]
-        ax.text(0.98, 0.96, f"steps {first} (dark) to {last} (light)", transform=ax.transAxes,
-                ha="right", va="top", fontsize=8)
-        length = doc["config"].get("length")
-        if length:
-            ax.axvline(length / 2, color="0.4", ls=":", lw=1)
-    ax.set_yscale("log")
-    ax.set_xlabel("lag t - k (steps)")
-    ax.set_ylabel("gradient mass at that lag")
-    ax.set_title("Per-lag gradient mass (long lags right of the dotted line)", fontsize=10)
-
-
-def plot_snapshot_decay(doc, *, ax):
-    """log10 ||ds_T/ds_{T-k}|| at each snapshot."""
-    snaps = [s for s in doc["snapshots"] if s.get("decay")]
-    for s, c in zip(snaps, _snapshot_colors(len(snaps)), strict=True):
-        curve = _floats(s["decay"]["log10_norm2"], "log10_norm2")
-        ax.plot(np.arange(curve.size), curve, color=c, lw=1.0)
-    ax.axhline(-3, color="0.4", ls=":", lw=1)
-    ax.set_xlabel("lag k (steps)")
-    ax.set_ylabel(r"$\log_{10}\,\|\partial s_T/\partial s_{T-k}\|_2$")
-    ax.set_title("Gradient decay at each snapshot (dark early, light late)", fontsize=10)
-
-
-def training_page(doc, index=0):
+def training_page(doc, index=0, color=None):
     """One page for one history: loss, gradient norm, lag mass, decay."""
-    color = history_color(doc, index)
+    color = color or history_color(doc, index)
     fig = Figure(figsize=PAGE, layout="constrained")
     axes = fig.subplots(2, 2)
-    plot_loss(doc, ax=axes[0, 0], color=color)
-    plot_gradient_norm(doc, ax=axes[0, 1], color=color)
-    plot_lag_mass(doc, ax=axes[1, 0])
-    plot_snapshot_decay(doc, ax=axes[1, 1])
-    s = doc["summary"]
-    verdict = (f"diverged at step {s.get('diverged_at')}" if s.get("diverged")
-               else f"final eval loss {s.get('final_eval_loss')!s:.6}")
-    fig.suptitle(f"Training: {_title(doc)}\n{verdict}; {s.get('steps_done')} steps, "
-                 f"{s.get('wall_time_s', 0) or 0:.0f} s", fontsize=11.5, weight="bold")
+    plot_history(doc, ax=axes[0, 0], panel="loss", color=color)
+    plot_history(doc, ax=axes[0, 1], panel="grad_norm", color=color)
+    plot_history(doc, ax=axes[1, 0], panel="lag_mass")
+    plot_history(doc, ax=axes[1, 1], panel="decay")
+    fig.suptitle(f"Training: {wrap(_title(doc), 120)}\n{outcome(doc)}", fontsize=11.5,
+                 weight="bold")
     return fig
 
 
+def _snapshot_series(doc, key):
+    snaps = doc["snapshots"]
+    steps = [s.get("step") for s in snaps]
+    values = [np.nan if not _number(s.get(key)) or s.get(key) == 0 else s[key] for s in snaps]
+    return steps, values
+
+
 def comparison_page(docs):
-    """All histories: evaluation loss and long-lag gradient share against training step."""
+    """All histories: evaluation (or training) loss and long-lag gradient share."""
     fig = Figure(figsize=PAGE, layout="constrained")
     left, right = fig.subplots(1, 2)
     baselines = set()
-    seen = {}
-    styles = ["-", "--", ":", "-."]
-    for i, doc in enumerate(docs):
-        color = history_color(doc, i)
-        style = styles[seen.get(color, 0) % len(styles)]
-        seen[color] = seen.get(color, 0) + 1
-        snaps = doc["snapshots"]
-        steps = [s["step"] for s in snaps]
-        ev = [np.nan if s.get("eval_loss") is None else s["eval_loss"] for s in snaps]
-        left.plot(steps, ev, style, marker="o", ms=3, color=color, label=doc["label"])
-        share = [np.nan if s.get("long_lag_share") in (None, 0) else s["long_lag_share"]
-                 for s in snaps]
-        right.plot(steps, share, style, marker="o", ms=3, color=color, label=doc["label"])
+    for doc, color in zip(docs, history_colors(docs), strict=True):
+        label = wrap(doc["label"], 30)
+        steps, ev = _snapshot_series(doc, "eval_loss")
+        if np.isfinite(ev).any():
+            left.plot(steps, ev, marker="o", ms=3, color=color, label=f"{label} (evaluation)")
+        else:
+            trace = doc["trace"]
+            loss = [np.nan if not _number(v) or v <= 0 else v for v in trace["loss"]]
+            left.plot(trace["step"], loss, lw=0.9, color=color, label=f"{label} (training)")
+        steps, share = _snapshot_series(doc, "long_lag_share")
+        if np.isfinite(share).any():
+            right.plot(steps, share, marker="o", ms=3, color=color, label=label)
         if doc["task"].get("baseline"):
             baselines.add(doc["task"]["baseline"])
     for b in baselines:
         left.axhline(b, color="black", ls="--", lw=1, label=f"baseline {b:.3g}")
     left.set_yscale("log")
     left.set_xlabel("training step")
-    left.set_ylabel("evaluation loss")
-    left.set_title("Evaluation loss")
+    left.set_ylabel("loss")
+    left.set_title("Loss")
     left.legend(fontsize=7.5)
-    right.set_yscale("log")
+    if right.lines:
+        right.set_yscale("log")
+        right.legend(fontsize=7.5)
+    else:
+        right.text(0.5, 0.5, "no history here records a long-lag share", ha="center",
+                   va="center", transform=right.transAxes, color="0.35")
     right.set_xlabel("training step")
     right.set_ylabel("share of gradient mass at lags ≥ T/2")
     right.set_title("Long-lag share of the gradient")
-    right.legend(fontsize=7.5)
     fig.suptitle("Training runs compared", fontsize=13, weight="bold")
     return fig
 
@@ -235,10 +127,5 @@ def training_pages(docs):
     """The comparison page (several histories) and one page per history."""
     if len(docs) > 1:
         yield comparison_page(docs)
-    for i, doc in enumerate(docs):
-        yield training_page(doc, i)
-
-
-def finite_or_none(value):
-    """A float, or None for None and non-finite values."""
-    return value if value is not None and math.isfinite(value) else None
+    for doc, color in zip(docs, history_colors(docs), strict=True):
+        yield training_page(doc, color=color)

@@ -17,13 +17,14 @@ from contextlib import contextmanager
 
 import numpy as np
 
+from .. import validation
 from .._threads import blas_threads
 from ..analysis.decay import decay
 from ..analysis.lyapunov import lyapunov
 from ..analysis.spectrum import spectrum
 from ..errors import GradflowError
 from ..resources import require_memory
-from .point import point_model, point_trajectory
+from .point import SweepPoint, point_model, point_trajectory
 from .schema import error_row, point_row
 
 _blas_lock = threading.Lock()
@@ -108,6 +109,7 @@ def evaluate_point(point):
     Sompolinsky, Crisanti & Sommers (1988), "Chaos in random neural networks", Physical
     Review Letters 61, 259.
     """
+    validation.instance(point, "point", SweepPoint, "a SweepPoint (gradflow.sweep_point)")
     start = time.perf_counter()
     try:
         with _one_blas_thread(), np.errstate(over="ignore", invalid="ignore"):

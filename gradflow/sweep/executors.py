@@ -14,7 +14,12 @@ Dask is optional (``pip install 'gradflow[dask]'``) and imported only by
 
 import contextlib
 import logging
+import os
 import re
+import signal
+import sys
+import threading
+import time
 import uuid
 
 from .. import validation
@@ -57,11 +62,14 @@ class ProcessExecutor:
         if not points:
             return
         # spawn, not fork: a forked child would inherit Numba's and BLAS's thread pools
+        _quiet_resource_tracker()
         pool = ProcessPoolExecutor(max_workers=min(self.workers, len(points)),
-                                   mp_context=multiprocessing.get_context("spawn"))
+                                   mp_context=multiprocessing.get_context("spawn"),
+                                   initializer=_worker_start, initargs=(os.getpid(),))
         finished = False
         try:
-            futures = {pool.submit(function, point): point for point in points}
+            with _sigint_ignored():  # the workers inherit it: Ctrl-C is the parent's to handle
+                futures = {pool.submit(function, point): point for point in points}
             for future in as_completed(futures):
                 try:
                     row = future.result()
@@ -94,6 +102,83 @@ def _terminate(pool):
             process.terminate()
 
 
+def _worker_start(parent):
+    """Initialiser of a pool worker: die with the parent process ``parent``.
+
+    The parent stops its workers when it is interrupted or terminated; a parent killed
+    outright (SIGKILL) cannot, so each worker asks Linux to kill it when the parent goes
+    (``PR_SET_PDEATHSIG``) and, on any system, watches ``os.getppid()``.
+    """
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if sys.platform.startswith("linux"):
+        with contextlib.suppress(Exception):
+            import ctypes
+
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(1, signal.SIGKILL, 0, 0, 0)  # 1 = PR_SET_PDEATHSIG
+    if os.getppid() != parent:  # the parent went before the request above
+        os._exit(1)
+    threading.Thread(target=_watch_parent, args=(parent,), daemon=True,
+                     name="gradflow-parent-watch").start()
+
+
+def _watch_parent(parent, interval=0.5):
+    while os.getppid() == parent:
+        time.sleep(interval)
+    os._exit(1)
+
+
+@contextlib.contextmanager
+def _sigint_ignored():
+    """SIGINT ignored in this block (main thread only), so processes started in it inherit that."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def _quiet_resource_tracker():
+    """Start multiprocessing's resource tracker with its stderr on the null device.
+
+    The tracker outlives a parent that was killed outright, and then warns about the
+    semaphores it cleans up ("leaked semaphore objects"); those lines are not the user's
+    business, and the tracker must not hold the user's stdout or stderr pipe open either.
+    It is also started with SIGHUP ignored: a hang-up of the whole process group must leave
+    it alive until the parent has cleaned up.
+    """
+    from multiprocessing import resource_tracker
+
+    tracker = resource_tracker._resource_tracker
+    if getattr(tracker, "_fd", None) is not None:
+        return
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(Exception):
+            stream.flush()
+    try:
+        saved = [os.dup(1), os.dup(2)]
+    except OSError:
+        return
+    null = os.open(os.devnull, os.O_WRONLY)
+    hangup = getattr(signal, "SIGHUP", None)
+    main = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(hangup, signal.SIG_IGN) if hangup and main else None
+    try:
+        os.dup2(null, 1)
+        os.dup2(null, 2)
+        resource_tracker.ensure_running()  # it ignores SIGINT and SIGTERM itself
+    finally:
+        if previous is not None:
+            signal.signal(hangup, previous)
+        for fd, copy in zip((1, 2), saved, strict=True):
+            os.dup2(copy, fd)
+            os.close(copy)
+        os.close(null)
+
+
 def require_distributed(what="--dask and --scheduler"):
     """Import ``distributed``, or say how to install it."""
     try:
@@ -104,14 +189,17 @@ def require_distributed(what="--dask and --scheduler"):
     return distributed
 
 
-_ADDRESS = re.compile(r"^[a-z][a-z0-9+.-]*://\S+$")
+#: The protocols of Dask's communication layer.
+PROTOCOLS = ("tcp", "tls", "ucx", "ws", "wss", "inproc")
+_ADDRESS = re.compile(rf"^({'|'.join(PROTOCOLS)})://[^\s/]+$")
 
 
 def check_scheduler_address(address):
     """Return ``address`` if it looks like ``tcp://HOST:PORT``, else raise."""
     if not _ADDRESS.match(address):
         raise GradflowError(f"--scheduler must be a Dask scheduler address like "
-                            f"tcp://HOST:PORT; got {address!r}")
+                            f"tcp://HOST:PORT (protocols: {', '.join(PROTOCOLS)}); got "
+                            f"{address!r}")
     return address
 
 
@@ -135,7 +223,7 @@ def dask_client(*, scheduler=None, workers=None, timeout=10):
         check_scheduler_address(scheduler)
         try:
             client = distributed.Client(scheduler, timeout=timeout)
-        except (OSError, TimeoutError) as exc:
+        except (OSError, TimeoutError, ValueError) as exc:
             raise GradflowError(f"cannot reach the Dask scheduler at {scheduler}: "
                                 f"{exc}") from None
         try:
@@ -143,9 +231,11 @@ def dask_client(*, scheduler=None, workers=None, timeout=10):
         finally:
             client.close()
         return
-    cluster = distributed.LocalCluster(
-        n_workers=workers or available_cores(), threads_per_worker=1, processes=True,
-        dashboard_address=None, silence_logs=logging.ERROR)
+    _quiet_resource_tracker()
+    with _sigint_ignored():  # Ctrl-C is the parent's: the workers inherit SIGINT ignored
+        cluster = distributed.LocalCluster(
+            n_workers=workers or available_cores(), threads_per_worker=1, processes=True,
+            dashboard_address=None, silence_logs=logging.ERROR)
     try:
         client = distributed.Client(cluster)
         try:

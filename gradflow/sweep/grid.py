@@ -7,7 +7,8 @@ of the axes, the first axis varying slowest.  ``values`` is a list or a range (s
 
 Axes: ``cell`` (any configuration name of :func:`gradflow.cells.configurations`: rnn,
 rnn-relu, lstm, gru-reset_after, ...), the cell options ``activation`` and ``variant`` (with
-``cell=rnn`` / ``cell=gru``) and ``forget_bias`` (LSTM), ``hidden``, ``inputs``, ``init``,
+``cell=rnn`` / ``cell=gru``), ``forget_bias`` (LSTM) and ``leak`` (RNN: ``leak=0.1:1:10``),
+``hidden``, ``inputs``, ``init``,
 ``gain``, ``seed``, ``steps``, ``input_scale``, ``h0_scale``.  An option axis applies to
 the points of the cells that have the option only: ``cell=rnn,lstm forget_bias=0,1`` is one
 RNN per (other) point and two LSTMs.
@@ -134,6 +135,9 @@ def parse_grid(text, *, source="--grid"):
     -------
     SweepGrid
     """
+    if not isinstance(text, str):
+        raise GradflowError(f"{source} must be text like 'gain=0.5:2:16 seed=0:4'; got "
+                            f"{type(text).__name__}")
     axes = []
     texts = {}
     for term in text.split():

@@ -74,6 +74,8 @@ class SweepPoint:
         Cell option (GRU reset placement).
     forget_bias : float or None
         Cell option (LSTM: added to ``b_f``).
+    leak : float or None
+        Cell option (RNN: the leak a in (0, 1]; 1 is the seed's RNN).
     hidden, inputs : int
         n and d.
     init : str
@@ -100,6 +102,7 @@ class SweepPoint:
     activation: str | None
     variant: str | None
     forget_bias: float | None
+    leak: float | None
     hidden: int
     inputs: int
     init: str
@@ -149,7 +152,10 @@ class SweepPoint:
         Floats enter by their shortest round-trip text, so 0.6 and 0.6000000000000001 are
         different points; ranges are rounded to 12 significant digits when the grid is read.
         """
-        text = json.dumps({"evaluation": EVALUATION, **self.parameters()}, sort_keys=True)
+        parameters = {name: value for name, value in self.parameters().items()
+                      if not (name in KEYED_AWAY_FROM_DEFAULT
+                              and value in (None, KEYED_AWAY_FROM_DEFAULT[name]))}
+        text = json.dumps({"evaluation": EVALUATION, **parameters}, sort_keys=True)
         return hashlib.sha256(text.encode()).hexdigest()[:16]
 
     def describe(self):
@@ -173,6 +179,9 @@ class SweepPoint:
                      + 10 * gates * self.hidden**3 + 1e6)
 
 
+#: Options added after the first sweeps, with their default: they enter a point's key only
+#: when set away from it, so every point without them keeps the key it had before.
+KEYED_AWAY_FROM_DEFAULT = {"leak": 1.0}
 #: The fields of a point that hold cell options (one column each; None for other cells).
 OPTION_FIELDS = tuple(f.name for f in fields(SweepPoint) if f.name not in DEFAULTS)
 #: The type of each parameter (str, int or float), in column order.
@@ -207,6 +216,10 @@ def parameter_choices(name):
     return tuple(dict.fromkeys(c for spec in specs for c in spec.choices or ()))
 
 
+#: The largest integer parameter: results files (CSV and Parquet alike) hold int64.
+INTEGER_MAXIMUM = 2**63 - 1
+
+
 def check_parameter(name, value):
     """Validate one parameter of a point (or a cell option); return its canonical value.
 
@@ -219,6 +232,9 @@ def check_parameter(name, value):
         minimum = INTEGER_MINIMUM[name]
         integral = isinstance(value, numbers.Integral) and not isinstance(value, bool)
         rule = ("positive" if minimum == 1 else "non-negative") if integral else None
+        if integral and value > INTEGER_MAXIMUM:
+            raise GradflowError(f"{name} must be at most 2**63 - 1 (a results file holds "
+                                f"64-bit integers); got {value}")
         return validation.integer(value, name, minimum=minimum, rule=rule)
     if name == "threshold":
         return validation.fraction(value, name)
@@ -249,9 +265,9 @@ def sweep_point(**parameters):
     **parameters
         Any of ``cell`` (a configuration name of :func:`gradflow.cells.configurations`:
         ``"rnn-relu"`` fixes the activation, ``"gru-reset_after"`` the variant), the cell
-        options ``activation``, ``variant``, ``forget_bias``, and ``hidden``, ``inputs``,
-        ``init``, ``gain``, ``seed``, ``steps``, ``input_scale``, ``h0_scale``, ``warmup``,
-        ``k``, ``threshold``; the rest take :data:`DEFAULTS` (the options their cell's
+        options ``activation``, ``variant``, ``forget_bias``, ``leak``, and ``hidden``,
+        ``inputs``, ``init``, ``gain``, ``seed``, ``steps``, ``input_scale``, ``h0_scale``,
+        ``warmup``, ``k``, ``threshold``; the rest take :data:`DEFAULTS` (the options their cell's
         defaults).  Options the cell does not have are dropped (set to None).
 
     Returns

@@ -115,6 +115,8 @@ def plan_sweep(grid, output, *, retry_failed=False):
     results = ResultsFile(output, ks[0])
     existing = results.read()
     keys = {p.key for p in points}
+    for key, row in existing.items():
+        _check_row_key(results.path, key, row)
     outside = [row for key, row in existing.items() if key not in keys]
     if outside:
         first = point_of_row(outside[0]).describe()
@@ -126,6 +128,19 @@ def plan_sweep(grid, output, *, retry_failed=False):
                or (retry_failed and existing[p.key]["status"] != "ok")]
     pending.sort(key=lambda p: p.cost(), reverse=True)
     return SweepPlan(points=points, pending=tuple(pending), existing=existing, results=results)
+
+
+def _check_row_key(path, key, row):
+    """Refuse a row whose parameters are not those its key was computed from (an edited row)."""
+    try:
+        point = point_of_row(row)
+    except (GradflowError, TypeError, ValueError) as exc:
+        raise GradflowError(f"{path}: the row with key {key} holds parameters no point has "
+                            f"({exc}); delete the row, or the file to start over") from None
+    if point.key != key:
+        raise GradflowError(f"{path}: the row with key {key} holds the parameters of another "
+                            f"point ({point.describe()}); it was edited: delete the row, or the "
+                            "file to start over")
 
 
 def _executor(executor, client, workers):
@@ -182,7 +197,8 @@ def run_sweep(grid, output, *, workers=None, client=None, executor=None, retry_f
     rows = dict(plan.existing)
     runner = _executor(executor, client, workers)
     in_order = list(plan.existing) == [p.key for p in plan.points]
-    stale = not in_order or (plan.results.format == "parquet" and plan.results.has_journal)
+    stale = not in_order or not plan.results.tidy or (
+        plan.results.format == "parquet" and plan.results.has_journal)
     ordered = [rows[p.key] for p in plan.points] if not plan.pending else None
     if plan.pending or stale:
         ordered = _compute(plan, runner, evaluate, progress, rows)

@@ -6,8 +6,8 @@ an ``[options]`` table of the values shared by every point (``warmup``, ``k``,
 ``threshold``); see :mod:`gradflow.sweep.grid` for the axes.
 """
 
-import os
 
+from .. import validation
 from ..errors import GradflowError
 from ..io.files import open_regular
 from .grid import SweepGrid
@@ -60,6 +60,9 @@ def _read_document(path):
         raise GradflowError(f"{path}: not valid TOML (not UTF-8 text)") from None
     except tomllib.TOMLDecodeError as exc:
         raise GradflowError(f"{path}: not valid TOML ({exc})") from None
+    except RecursionError:
+        raise GradflowError(f"{path}: arrays or tables nested too deeply; a spec holds flat "
+                            "lists of values") from None
     for key in doc:
         if key not in ("grid", "options") or not isinstance(doc[key], dict):
             raise GradflowError(f"{path}: unknown entry {key!r}; a spec holds the tables "
@@ -104,7 +107,7 @@ def load_spec(path):
         warmup = 400
         k = 4
     """
-    path = os.fspath(path)
+    path = validation.path(path, "path")
     doc = _read_document(path)
     axes = []
     texts = {}

@@ -24,9 +24,11 @@ import contextlib
 import csv
 import os
 
+from .. import validation
 from ..errors import GradflowError
 from ..io.atomic import atomic_path
 from ..io.files import open_regular
+from .point import KEYED_AWAY_FROM_DEFAULT
 from .schema import column_types, result_columns
 
 #: Results formats by file extension.
@@ -99,7 +101,20 @@ def _check_header(path, header, expected):
     raise GradflowError(f"{path}: has {len(header)} columns; expected {len(expected)}")
 
 
-def _read_csv(path, label, k=None):
+def _older_columns(header, columns, older):
+    """The file's columns when ``older`` allows a file written before the later options.
+
+    A results file from before an option column existed (``leak``) is read with that
+    column None in every row; anything else must match ``columns`` exactly.
+    """
+    if older and header != columns:
+        earlier = [c for c in columns if c not in KEYED_AWAY_FROM_DEFAULT]
+        if header == earlier:
+            return earlier
+    return None
+
+
+def _read_csv(path, label, k=None, older=False):
     """``(columns, rows)`` of a CSV results file; a torn last line is dropped."""
     try:
         with open_regular(path, "results") as fh:
@@ -121,6 +136,8 @@ def _read_csv(path, label, k=None):
     if k is None:
         k = lambda_count(header)
     columns = result_columns(k)
+    full = columns
+    columns = _older_columns(header, columns, older) or columns
     _check_header(label, header, columns)
     types = column_types(k)
     rows = []
@@ -129,13 +146,14 @@ def _read_csv(path, label, k=None):
             raise GradflowError(f"{label}: line {number} has {len(fields)} fields; expected "
                                 f"{len(columns)}")
         try:
-            rows.append({c: decode(v, types[c]) for c, v in zip(columns, fields, strict=True)})
+            row = {c: decode(v, types[c]) for c, v in zip(columns, fields, strict=True)}
         except ValueError as exc:
             raise GradflowError(f"{label}: line {number}: {exc}") from None
-    return columns, rows
+        rows.append({c: row.get(c) for c in full})
+    return full, rows
 
 
-def _read_parquet(path, k=None):
+def _read_parquet(path, k=None, older=False):
     require_pyarrow()
     import pyarrow.parquet as pq
 
@@ -147,8 +165,18 @@ def _read_parquet(path, k=None):
     if k is None:
         k = lambda_count(header)
     columns = result_columns(k)
-    _check_header(path, header, columns)
-    return columns, table.to_pylist()
+    _check_header(path, header, _older_columns(header, columns, older) or columns)
+    return columns, [{c: row.get(c) for c in columns} for row in table.to_pylist()]
+
+
+def _ends_with_a_line(path):
+    """Whether the file is empty or ends with a newline."""
+    with open_regular(path, "results") as fh:
+        size = fh.seek(0, os.SEEK_END)
+        if size == 0:
+            return True
+        fh.seek(size - 1)
+        return fh.read(1) == b"\n"
 
 
 def _keyed(rows):
@@ -172,7 +200,7 @@ def read_results(path):
     list of dict
         One dict per point (the last row of each key), values typed (str, int, float or None).
     """
-    path = os.fspath(path)
+    path = validation.path(path, "path")
     fmt = results_format(path)
     journal = path + JOURNAL_SUFFIX if fmt == "parquet" else path
     if os.path.isdir(path):
@@ -182,10 +210,10 @@ def read_results(path):
     rows = []
     k = None
     if fmt == "parquet" and os.path.exists(path):
-        columns, rows = _read_parquet(path)
+        columns, rows = _read_parquet(path, older=True)
         k = lambda_count(columns)
     if os.path.exists(journal):
-        columns, more = _read_csv(journal, journal, k)
+        columns, more = _read_csv(journal, journal, k, older=True)
         rows += more
     return list(_keyed(rows).values())
 
@@ -202,7 +230,7 @@ class ResultsFile:
     """
 
     def __init__(self, path, k):
-        self.path = os.fspath(path)
+        self.path = validation.path(path, "output")
         self.format = results_format(self.path)
         if self.format == "parquet":
             require_pyarrow()
@@ -211,6 +239,7 @@ class ResultsFile:
         self.columns = result_columns(k)
         self._fh = None
         self._writer = None
+        self.tidy = True
 
     def read(self):
         """Rows already there, ``{key: row}`` (final file, then journal; the last wins)."""
@@ -220,9 +249,14 @@ class ResultsFile:
         rows = []
         if self.format == "parquet" and os.path.exists(self.path):
             rows += _read_parquet(self.path, self.k)[1]
+        torn = False
         if os.path.exists(self.journal):
             rows += _read_csv(self.journal, self.journal, self.k)[1]
-        return _keyed(rows)
+            torn = not _ends_with_a_line(self.journal)
+        keyed = _keyed(rows)
+        # a row twice, or bytes after the last line (a torn write, NUL padding): rewrite it
+        self.tidy = len(keyed) == len(rows) and not torn
+        return keyed
 
     @property
     def has_journal(self):

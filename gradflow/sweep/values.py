@@ -28,7 +28,11 @@ AXES = {name: kind for name, kind in PARAMETER_TYPES.items() if name not in OPTI
 #: The most values one range may give.
 MAX_COUNT = 100_000
 
-_INTEGER = re.compile(r"[+-]?\d+")
+# ASCII digits only: Python's int() and float() would also take "1_0" (10) and other scripts'
+# digits, which are typing mistakes in a grid
+_INTEGER = re.compile(r"[+-]?[0-9]+")
+_REAL = re.compile(r"[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?|[+-]?(inf|nan)",
+                   re.IGNORECASE)
 
 
 def _number(token, kind):
@@ -37,10 +41,9 @@ def _number(token, kind):
         if not _INTEGER.fullmatch(token):
             raise GradflowError(f"{token!r} is not an integer")
         return int(token)
-    try:
-        return float(token)
-    except ValueError:
-        raise GradflowError(f"{token!r} is not a number") from None
+    if not _REAL.fullmatch(token):
+        raise GradflowError(f"{token!r} is not a number")
+    return float(token)
 
 
 def _round12(value):

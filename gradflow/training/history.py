@@ -1,9 +1,11 @@
 """The history of a training run: the per-step trace, and the document that holds it all.
 
-The document's format is described in :func:`gradflow.training.loop.train`; it is JSON-ready
-(non-finite numbers are ``None``) and is what ``gradflow train --history`` writes.
+The document's format is described in docs/history.md (and, for ``gradflow train``, in
+:func:`gradflow.training.loop.train`); it is JSON-ready (non-finite numbers are ``None``) and
+is what ``gradflow train --history`` and :class:`gradflow.torch.Monitor` write.
 """
 
+import json
 import math
 from dataclasses import dataclass
 from types import MappingProxyType
@@ -11,10 +13,14 @@ from types import MappingProxyType
 import numpy as np
 
 from ..analysis._json import number, numbers
+from ..io.atomic import atomic_path
 
 #: Identifies a history document.
 HISTORY_FORMAT = "gradflow-train-history"
 HISTORY_VERSION = 1
+#: The version of a history with a ``floss`` section (gradient flossing): version 1 plus that
+#: section, so a reader of version 1 reads it unchanged.
+FLOSS_HISTORY_VERSION = 2
 
 
 @dataclass(frozen=True)
@@ -119,7 +125,7 @@ class Trace:
         }
 
 
-def history_document(config, task, network, trace, snapshots, wall_time):
+def history_document(config, task, network, trace, snapshots, wall_time, *, floss=None):
     """The whole history: format, config, task, parameters, trace, snapshots, readout, summary.
 
     Parameters
@@ -133,11 +139,15 @@ def history_document(config, task, network, trace, snapshots, wall_time):
     snapshots : list of dict
     wall_time : float
         Seconds the steps took.
+    floss : dict, optional
+        The ``floss`` section (:meth:`gradflow.training.flossing.Flossing.describe`), added
+        only when the run flossed.
     """
     W_out, b_out = network.parameters["W_out"], network.parameters["b_out"]
-    return {
+    document = {
         "format": HISTORY_FORMAT,
         "version": HISTORY_VERSION,
+        "source": "gradflow train",
         "config": config,
         "task": task.describe(),
         "parameters": {"cell": network.cell().parameter_count,
@@ -147,3 +157,18 @@ def history_document(config, task, network, trace, snapshots, wall_time):
         "readout": {"W_out": numbers(W_out), "b_out": numbers(b_out)},
         "summary": trace.summary(snapshots, task.baseline, wall_time),
     }
+    if floss is not None:
+        document["version"] = FLOSS_HISTORY_VERSION
+        document["floss"] = floss
+    return document
+
+
+def write_history(path, document):
+    """Write a history document as strict JSON (no NaN or inf), atomically.
+
+    The file is replaced only once the whole document is written, so a run that crashes
+    while writing keeps its previous history intact.
+    """
+    with atomic_path(path, suffix=".json") as tmp:
+        with open(tmp, "w", encoding="utf-8") as fh:
+            json.dump(document, fh, allow_nan=False)

@@ -23,6 +23,8 @@ from ..analysis.clipping import (
     gradient_norm,
 )
 from ..cells import CELLS
+from ..resources import require_memory
+from .flossing import DEFAULT_SCHEDULE, Flossing
 from .history import Trace, TrainResult, history_document
 from .network import Network
 from .optim import make_optimizer
@@ -77,7 +79,8 @@ def _training_step(network, optimiser, clipping, task, batch, trace, step, pool)
 def train(cell, task, length, hidden, steps, *, batch=32, lr=None, optimizer="adam", clip=None,
           clip_method="norm", on_non_finite="zero", seed=0, init="pytorch", gain=1.0,
           memory=10, log_every=None, eval_batch=256, lag_batch=16, threads=None,
-          progress=None, **options):
+          progress=None, floss=None, floss_target=0.0, floss_weight=1.0, floss_schedule=None,
+          **options):
     """Train a cell and a linear readout on a long-dependency task with exact BPTT gradients.
 
     Every step draws a fresh batch, runs the cell from zero states, applies the readout
@@ -129,6 +132,14 @@ def train(cell, task, length, hidden, steps, *, batch=32, lr=None, optimizer="ad
         the GIL.
     progress : callable, optional
         Called with each snapshot dict as it is taken.
+    floss : int, optional
+        Gradient flossing of the first ``floss`` Lyapunov exponents (Engelken 2023; see
+        :mod:`gradflow.training.flossing`); None: no flossing.
+    floss_target, floss_weight : float
+        The exponents' target (default 0) and the scale of the flossing gradient (default 1).
+    floss_schedule : str, optional
+        ``"pre:N,every:M"``: N flossing steps before training, then one after every M-th
+        training step (default ``"pre:100,every:10"``).
     **options
         The cell's options (``activation``, ``variant``, ``forget_bias``, ...; see
         :attr:`Cell.option_specs`), as for :meth:`Cell.init`; None takes the default.
@@ -138,7 +149,7 @@ def train(cell, task, length, hidden, steps, *, batch=32, lr=None, optimizer="ad
     TrainResult
         ``history`` is the document::
 
-            format       "gradflow-train-history"; version 1
+            format       "gradflow-train-history"; version 1 (2 with the floss section)
             config       every argument above (lr resolved), the cell's options
             task         name, length, inputs, outputs, output_steps, baseline,
                          baseline_words (and memory, symbols for copy)
@@ -157,6 +168,11 @@ def train(cell, task, length, hidden, steps, *, batch=32, lr=None, optimizer="ad
                          evaluation loss over lags 0..T-1 (Pascanu et al. eq. 5);
                          long_lag_share: sum of lag_mass at lags >= T/2 over its total
             readout      W_out, b_out after training
+            floss        (version 2, with flossing only) k, target, weight, schedule
+                         {pre, every}, steps; trace: parallel lists step (the training
+                         step it followed; 0 before training), phase ("pre" | "during"),
+                         loss, exponents (the k exponents of that flossing batch, mean over
+                         its sequences, descending)
             summary      steps_done, diverged, diverged_at, final_loss (mean of the last
                          10% of finite training losses), final_eval_loss, best_eval_loss,
                          baseline, clipped_fraction (steps clipped / steps done),
@@ -183,9 +199,17 @@ def train(cell, task, length, hidden, steps, *, batch=32, lr=None, optimizer="ad
     validation.choice(on_non_finite, "on_non_finite", FALLBACKS[:2])  # "raise" would end a run
     options = {name: value for name, value in options.items() if value is not None}
     model = cls.init(hidden, the_task.inputs, init=init, gain=gain, seed=seed, **options)
+    per_sequence = 8 * (the_task.length + 1) * (3 * model.state_size + 2 * the_task.inputs
+                                       + the_task.outputs)
+    require_memory(max(eval_batch, batch) * per_sequence,
+                   f"training {model.describe()} with batch {batch} and eval_batch {eval_batch} "
+                   f"on sequences of length {the_task.length}")
     threads = min(available_cores(), 8) if threads is None else _count(threads, "threads")
 
     network = Network(model, the_task.outputs, np.random.default_rng([seed, 1]))
+    flossing = None if floss is None else Flossing(
+        floss, floss_target, floss_weight, floss_schedule or DEFAULT_SCHEDULE,
+        make_optimizer(optimizer, lr), np.random.default_rng([seed, 5]), model.state_size)
     data = np.random.default_rng([seed, 2])
     evaluation = the_task.sample(np.random.default_rng([seed, 3]), eval_batch)
     clipping = None if clip is None else _Clipping(clip, clip_method, on_non_finite,
@@ -201,11 +225,15 @@ def train(cell, task, length, hidden, steps, *, batch=32, lr=None, optimizer="ad
     start = time.perf_counter()
     with SequencePool(threads) as pool:
         snapshot(0, pool)
+        for _ in range(flossing.schedule.pre if flossing else 0):
+            flossing.step(network, the_task, batch, 0, "pre")
         for step in range(1, steps + 1):
             batch_data = the_task.sample(data, batch)
             if not _training_step(network, optimiser, clipping, the_task, batch_data, trace,
                                   step, pool):
                 break
+            if flossing is not None and flossing.schedule.due(step):
+                flossing.step(network, the_task, batch, step, "during")
             if step % log_every == 0 or step == steps:
                 snapshot(step, pool)
         wall_time = time.perf_counter() - start
@@ -220,9 +248,10 @@ def train(cell, task, length, hidden, steps, *, batch=32, lr=None, optimizer="ad
         **optimiser.describe(), "clip": clip, "clip_method": clip_method if clip else None,
         "on_non_finite": on_non_finite if clip else None, "seed": seed, "init": init,
         "gain": float(gain), **init_options, "log_every": log_every, "eval_batch": eval_batch,
-        "lag_batch": lag_batch, "threads": threads,
+        "lag_batch": lag_batch, "threads": threads, "floss": floss,
     }
-    history = history_document(config, the_task, network, trace, snapshots, wall_time)
+    history = history_document(config, the_task, network, trace, snapshots, wall_time,
+                               floss=None if flossing is None else flossing.describe())
     readout = MappingProxyType({name: network.parameters[name].copy()
                                 for name in ("W_out", "b_out")})
     return TrainResult(model=final, readout=readout, history=history)

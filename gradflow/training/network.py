@@ -50,12 +50,12 @@ class Network:
     def __init__(self, model, outputs, rng):
         self.cls = type(model)
         self.options = model.options()
-        self.hidden = model.hidden
+        self.hidden = model.output_size  # the size of h, what the readout reads
         self.state_size = model.state_size
         self.cell_names = model.weight_names()
         bound = 1.0 / math.sqrt(model.hidden)
         arrays = {**model.weights,
-                  "W_out": rng.uniform(-bound, bound, (outputs, model.hidden)),
+                  "W_out": rng.uniform(-bound, bound, (outputs, self.hidden)),
                   "b_out": np.zeros(outputs)}
         self.vector = np.concatenate([np.ravel(a) for a in arrays.values()])
         self.parameters = {}

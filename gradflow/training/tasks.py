@@ -1,4 +1,4 @@
-"""Long-dependency tasks: the adding problem and the copy-memory task.
+"""Training tasks: the adding problem, the copy-memory task and the 3-bit flip-flop.
 
 A task draws batches of input sequences with their targets and scores the readout's outputs
 at its last ``output_steps`` steps.  Its ``baseline`` is the loss of the best answer that
@@ -13,7 +13,7 @@ import numpy as np
 from .. import validation
 
 #: Task names.
-TASKS = ("adding", "copy")
+TASKS = ("adding", "copy", "flipflop")
 
 
 def _describe(task):
@@ -180,9 +180,109 @@ class CopyMemory:
         return loss, grad, accuracy
 
 
+@dataclass(frozen=True)
+class FlipFlop:
+    """The 3-bit flip-flop (Sussillo & Barak 2013): three memories that each hold one bit.
+
+    Each of ``bits`` input channels carries sparse pulses: at every step, independently per
+    channel, a pulse of +1 or -1 (equally likely) arrives with probability ``pulse``.  Output
+    channel i must hold the sign of the last pulse on input channel i at every step, and 0
+    before the first one.  The loss is the mean squared error over every step and channel.
+    A trained network holds its 2^bits memories as stable fixed points of the input-free
+    dynamics, with saddles between them (:func:`gradflow.fixed_points`).  Always answering 0
+    scores the fraction of (step, channel) pairs after a first pulse: the baseline.
+
+    Parameters
+    ----------
+    length : int
+        Sequence length T >= 2.
+    bits : int
+        Number of channels (default 3).
+    pulse : float
+        Probability of a pulse per step and channel, in (0, 1) (default 0.05).
+
+    References
+    ----------
+    Sussillo & Barak (2013), "Opening the black box: low-dimensional dynamics in
+    high-dimensional recurrent neural networks", Neural Computation 25(3).
+    """
+
+    length: int
+    bits: int = 3
+    pulse: float = 0.05
+    name = "flipflop"
+
+    def __post_init__(self):
+        validation.integer(self.length, "length", minimum=2,
+                           rule="an integer >= 2 for the flip-flop task")
+        validation.integer(self.bits, "bits", minimum=1)
+        validation.real(self.pulse, "pulse", minimum=0.0, maximum=1.0, low_open=True,
+                        high_open=True)
+
+    @property
+    def inputs(self):
+        """One pulse channel per bit."""
+        return self.bits
+
+    @property
+    def outputs(self):
+        """One held sign per bit."""
+        return self.bits
+
+    @property
+    def output_steps(self):
+        """Every step is scored."""
+        return self.length
+
+    @property
+    def baseline(self):
+        """MSE of answering 0: the mean over steps t = 1..T of ``1 - (1 - pulse)^t``."""
+        t = np.arange(1, self.length + 1)
+        return float(np.mean(1.0 - (1.0 - self.pulse) ** t))
+
+    @property
+    def baseline_words(self):
+        """How the baseline is reached."""
+        return "always answering 0 (no memory of the pulses)"
+
+    def describe(self):
+        """The task section of a training history, with the bits and the pulse probability."""
+        return {**_describe(self), "bits": self.bits, "pulse": self.pulse}
+
+    def sample(self, rng, batch):
+        """Draw ``batch`` sequences: pulses (B, T, bits) and held signs (B, T, bits)."""
+        T, K = self.length, self.bits
+        arrives = rng.random((batch, T, K)) < self.pulse
+        signs = np.where(rng.random((batch, T, K)) < 0.5, -1.0, 1.0)
+        xs = np.where(arrives, signs, 0.0)
+        targets = np.zeros_like(xs)
+        held = np.zeros((batch, K))
+        for t in range(T):
+            held = np.where(arrives[:, t], xs[:, t], held)
+            targets[:, t] = held
+        return xs, targets
+
+    def loss(self, outputs, targets):
+        """Mean squared error of ``outputs`` (B, T, bits); ``(loss, dL/doutputs, accuracy)``.
+
+        The accuracy is the fraction of (step, channel) pairs after a first pulse whose output
+        has the held sign.
+        """
+        err = outputs - targets
+        grad = 2.0 * err / err.size
+        with np.errstate(over="ignore", invalid="ignore"):
+            loss = float(np.mean(err * err))
+            held = targets != 0
+            right = np.sign(outputs[held]) == targets[held]
+        accuracy = float(np.mean(right)) if right.size else None
+        return loss, grad, accuracy
+
+
 def make_task(name, length, *, memory=10):
-    """Build a task by name: ``"adding"`` or ``"copy"``."""
+    """Build a task by name: ``"adding"``, ``"copy"`` or ``"flipflop"``."""
     validation.choice(name, "task", TASKS)
     if name == "adding":
         return AddingProblem(length)
+    if name == "flipflop":
+        return FlipFlop(length)
     return CopyMemory(length, memory=memory)

@@ -1,6 +1,6 @@
 """Phase-diagram plots of a sweep: each draws computed curves on an Axes and computes nothing.
 
-Every function takes a sequence of :class:`~gradflow.report.phase_data.PhaseCurve` (one cell
+Every function takes a sequence of :class:`~gradflow.plot.phase_data.PhaseCurve` (one cell
 kind, several sizes, as a rule) and ``ax=`` (a new figure's Axes when omitted), and returns
 the Axes.  A curve is drawn in its kind's colour, lighter for smaller sizes; the band spans
 the seeds' range, the line their median.
@@ -11,7 +11,9 @@ import math
 import numpy as np
 from matplotlib import colors as mcolors
 
-from .style import CELL_COLORS, EXTRA_COLORS, axes_or_new
+from ..errors import GradflowError
+from ._style import CELL_COLORS, EXTRA_COLORS, axes_or_new
+from .phase_data import PhaseDiagram, phase_diagram
 
 _MARKERS = ["o", "s", "^", "D", "v", "P", "X", "*"]
 
@@ -118,6 +120,51 @@ def plot_chaotic_fraction(curves, *, ax=None):
     ax.set_title("Chaotic fraction")
     ax.legend(loc="upper left", fontsize=7.5)
     return ax
+
+
+_QUANTITIES = {"lambda_1": plot_phase_lambda, "decay": plot_phase_decay,
+               "chaotic_fraction": plot_chaotic_fraction}
+
+
+def plot_phase(results, *, ax=None, quantity="lambda_1", kind=None, **kwargs):
+    """A sweep's phase diagram for one cell kind: a quantity against the gain, per size.
+
+    Parameters
+    ----------
+    results : PhaseDiagram, list of dict, or sequence of PhaseCurve
+        :func:`~gradflow.plot.phase_data.phase_diagram` of a sweep, the sweep's result rows
+        (``gradflow.sweep.store.read_results``) or curves.
+    ax : matplotlib.axes.Axes, optional
+        Where to draw; a new Figure's Axes when omitted.
+    quantity : str, optional
+        ``"lambda_1"`` (median and range over the seeds, Pascanu's bound dashed),
+        ``"decay"`` (the fitted log10 decay rate) or ``"chaotic_fraction"``.
+    kind : str, optional
+        The cell kind (``"RNN-tanh"``); default the first of the results.
+    **kwargs
+        Passed on: ``show_bound`` (lambda_1, decay), ``gains=(low, high)`` (lambda_1).
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+    """
+    if quantity not in _QUANTITIES:
+        raise GradflowError(f"quantity must be one of {', '.join(_QUANTITIES)}; got "
+                            f"{quantity!r}")
+    if isinstance(results, list) and results and isinstance(results[0], dict):
+        results = phase_diagram(results)
+    if isinstance(results, PhaseDiagram):
+        kinds = results.kinds
+        if not kinds:
+            raise GradflowError("the sweep results hold no successful curve to draw")
+        if kind is None:
+            kind = kinds[0]
+        elif kind not in kinds:
+            raise GradflowError(f"kind must be one of {', '.join(kinds)}; got {kind!r}")
+        curves = results.of_kind(kind)
+    else:
+        curves = [c for c in results if kind is None or c.kind == kind]
+    return _QUANTITIES[quantity](curves, ax=ax, **kwargs)
 
 
 def _limits(ax, stats):

@@ -1,0 +1,268 @@
+"""The whole performance matrix, as ratios to floors timed in the same run.
+
+For every cell configuration, hidden size and initialisation, and beside them networks,
+Lyapunov spectra, BPTT and the start-up of the main job, this prints gradflow's time next to a
+*floor*: the dense products the computation cannot avoid, timed with numpy's BLAS on the same
+sizes, interleaved with gradflow so that both see the same machine load.  A ratio of 1.0 means
+gradflow costs what its unavoidable products cost.
+
+Floors per lag of the all-lag sweep ``log10 ||ds_T/ds_{T-k}||`` (k = 0..T):
+
+* RNN: one (n x n)(n x n) product (J = diag(f') W_h);
+* LSTM: two (n x n)(n x 2n) products (the right half of J is diagonal);
+* GRU ``seed``: two (n x n) products (W_hh diag(.) W_rh, then the chain product);
+* GRU ``reset_after``: one.
+
+The output and input sensitivities (``dh_T/ds_{T-k}``, ``dh_T/dx_{T-k}``) carry n rows: their
+floor is one (n x m)(m x n') product per lag, n' the dense columns of J (n for RNN, GRU and
+LSTM's left half).  Lyapunov: T products J_t Q and T numpy QRs of (m x m).  BPTT: PyTorch
+autograd through the same cell equations, same loss.
+
+Every all-lag result is checked against SVDs of renormalised products of the stored
+Jacobians (``tests/naive.py``) at a few lags; the largest log10 difference is printed.
+
+Usage::
+
+    python benchmarks/bench_matrix.py                    # the whole matrix (~15 min here)
+    python benchmarks/bench_matrix.py --quick            # n = 64, 256 only
+    python benchmarks/bench_matrix.py --sizes 128 --cells lstm --inits orthogonal
+"""
+
+import argparse
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+import numpy as np
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), os.pardir, "tests"))
+
+CLOCK = time.perf_counter
+CONFIGURATIONS = {
+    # name: (cell, options, dense products per lag as (rows, inner, cols) in units of n)
+    "rnn-tanh": ("rnn", {"activation": "tanh"}, [(1, 1, 1)]),
+    "lstm": ("lstm", {}, [(1, 1, 2), (1, 1, 2)]),
+    "gru-seed": ("gru", {"variant": "seed"}, [(1, 1, 1), (1, 1, 1)]),
+    "gru-reset_after": ("gru", {"variant": "reset_after"}, [(1, 1, 1)]),
+}
+#: The sensitivities' floor per lag: (n x m)(m x n') with m = state multiplier * n.
+SENSITIVITY = {"rnn-tanh": [(1, 1, 1)], "lstm": [(1, 2, 1)], "gru-seed": [(1, 1, 1), (1, 1, 1)],
+               "gru-reset_after": [(1, 1, 1)]}
+
+
+def steps_for(n, products):
+    """T so that the floor runs for roughly a third of a second on a few GFLOP/s."""
+    flops = sum(2 * r * i * c for r, i, c in products) * n ** 3
+    return int(max(20, min(1000, 1.5e9 / flops)))
+
+
+def floor(n, products, steps):
+    """A callable running ``steps`` times the dense products ``products`` at size ``n``."""
+    rng = np.random.default_rng(1)
+    mats = []
+    for r, i, c in products:
+        A = rng.standard_normal((r * n, i * n))
+        B = rng.standard_normal((i * n, c * n)) / n
+        mats.append((A, B, np.empty((r * n, c * n))))
+
+    def go():
+        for _ in range(steps):
+            for A, B, C in mats:
+                np.dot(A, B, out=C)
+
+    return go
+
+
+def interleaved(a, b, repeats):
+    """Medians of ``a`` and ``b`` timed in alternation, and the median of the paired ratios."""
+    ta, tb = [], []
+    for _ in range(repeats):
+        t0 = CLOCK()
+        a()
+        ta.append(CLOCK() - t0)
+        t0 = CLOCK()
+        b()
+        tb.append(CLOCK() - t0)
+    return statistics.median(ta), statistics.median(tb), statistics.median(
+        x / y for x, y in zip(ta, tb, strict=True))
+
+
+def model_for(name, n, init, d=16, seed=0):
+    import gradflow as gf
+
+    cell, options, _ = CONFIGURATIONS[name]
+    cls = gf.cells.CELLS[cell]
+    return cls.init(hidden=n, inputs=d, init=init, gain=1.0, seed=seed, **options)
+
+
+def exactness(model, xs, out, lags):
+    """max |log10 norm - reference| at ``lags``, against the registry's SVD reference."""
+    import naive
+
+    reference = naive.suffix_log10_norms_at(model.step_jacobians(xs), set(lags))
+    return max(abs(out[k] - value) for k, value in reference.items())
+
+
+def all_lags(name, n, init, repeats, check):
+    from gradflow.analysis.decay import suffix_log10_norms
+    from gradflow.analysis.trajectory import resolve
+
+    products = CONFIGURATIONS[name][2]
+    T = steps_for(n, products)
+    model = model_for(name, n, init)
+    xs = np.random.default_rng(0).standard_normal((T, model.inputs))
+    run = resolve(model, xs, None, batch=False)
+    result = {}
+
+    def go():
+        result["out"] = suffix_log10_norms(run)[0]
+
+    go()  # compile
+    t_g, t_f, ratio = interleaved(go, floor(n, products, T), repeats)
+    error = exactness(model, xs, result["out"], {1, T // 2, T}) if check else float("nan")
+    return T, t_g, t_f, ratio, error
+
+
+def sensitivity(name, n, init, repeats):
+    from gradflow.analysis.sensitivity import sensitivities
+
+    products = SENSITIVITY[name]
+    T = steps_for(n, products)
+    model = model_for(name, n, init)
+    xs = np.random.default_rng(0).standard_normal((T, model.inputs))
+    S = model.run(xs)
+    go = lambda: sensitivities(model, xs, states=S)  # noqa: E731
+    go()
+    return (T,) + interleaved(go, floor(n, products, T), repeats)
+
+
+def lyapunov_case(n, repeats):
+    import gradflow as gf
+
+    model = model_for("rnn-tanh", n, "gaussian")
+    T = int(max(20, min(500, 3e9 / (6 * n ** 3))))
+    xs = np.random.default_rng(0).standard_normal((T, model.inputs))
+    rng = np.random.default_rng(2)
+    J = rng.standard_normal((n, n)) / np.sqrt(n)
+
+    def numpy_chain():
+        Q = np.linalg.qr(rng.standard_normal((n, n)))[0]
+        for _ in range(T):
+            Q, _ = np.linalg.qr(J @ Q)
+
+    go = lambda: gf.lyapunov(model, xs)  # noqa: E731
+    go()
+    return (T,) + interleaved(go, numpy_chain, repeats)
+
+
+def bptt_case(name, n, repeats):
+    """gf.bptt against PyTorch autograd through torch's own module of the same size and loss."""
+    import torch
+
+    import gradflow as gf
+
+    model = model_for(name, n, "gaussian")
+    T = 200
+    rng = np.random.default_rng(3)
+    xs = rng.standard_normal((T, model.inputs))
+    G = np.zeros((T, model.state_size))
+    G[:, :n] = rng.standard_normal((T, n))  # the loss reads the hidden states
+    module_class = {"rnn": torch.nn.RNN, "lstm": torch.nn.LSTM, "gru": torch.nn.GRU}
+    module = module_class[model.cell](model.inputs, n).double()
+    X, Gt = torch.tensor(xs)[:, None, :], torch.tensor(G[:, None, :n])
+
+    def autograd():
+        module.zero_grad()
+        out, _ = module(X)
+        (Gt * out).sum().backward()
+
+    go = lambda: gf.bptt(model, xs, G)  # noqa: E731
+    go()
+    autograd()
+    return (T,) + interleaved(go, autograd, repeats)
+
+
+def median_of(function, repeats):
+    out = []
+    for _ in range(repeats):
+        t0 = CLOCK()
+        function()
+        out.append(CLOCK() - t0)
+    return out
+
+
+def start_up():
+    """The main job with an empty Numba cache (cold) and again with it filled (warm)."""
+    with tempfile.TemporaryDirectory() as cache, tempfile.TemporaryDirectory() as out:
+        env = dict(os.environ, NUMBA_CACHE_DIR=cache)
+        times = []
+        for _ in range(2):
+            t0 = CLOCK()
+            subprocess.run([sys.executable, "-m", "gradflow", "report", "-o",
+                            os.path.join(out, "r.pdf")], env=env, check=True,
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            times.append(CLOCK() - t0)
+        return times
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--cells", nargs="*", default=list(CONFIGURATIONS))
+    parser.add_argument("--sizes", nargs="*", type=int, default=[64, 128, 256, 512, 1024])
+    parser.add_argument("--inits", nargs="*", default=["gaussian", "orthogonal"])
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--quick", action="store_true", help="sizes 64 and 256 only")
+    parser.add_argument("--no-check", action="store_true", help="skip the exactness check")
+    parser.add_argument("--skip-start-up", action="store_true")
+    args = parser.parse_args()
+    sizes = [64, 256] if args.quick else args.sizes
+    import numba
+
+    print(f"# {platform.processor() or platform.machine()}, {os.cpu_count()} cores; "
+          f"Python {platform.python_version()}, numpy {np.__version__}, numba {numba.__version__}")
+    print("\n## All-lag sweep log10 ||ds_T/ds_(T-k)||: time / floor (median of paired ratios)")
+    print("| case | n | init | T | gradflow s | floor s | ratio | max log10 error |")
+    print("|---|---|---|---|---|---|---|---|")
+    for name in args.cells:
+        for n in sizes:
+            for init in args.inits:
+                check = not args.no_check and n <= 512
+                T, tg, tf, r, err = all_lags(name, n, init, args.repeats, check)
+                print(f"| {name} | {n} | {init} | {T} | {tg:.3f} | {tf:.3f} | {r:.2f} | "
+                      f"{err:.1e} |", flush=True)
+    print("\n## Output and input sensitivities (n rows): time / floor")
+    print("| case | n | T | gradflow s | floor s | ratio |")
+    print("|---|---|---|---|---|---|")
+    for name in args.cells:
+        for n in sizes:
+            T, tg, tf, r = sensitivity(name, n, "orthogonal", args.repeats)
+            print(f"| {name} | {n} | {T} | {tg:.3f} | {tf:.3f} | {r:.2f} |", flush=True)
+    print("\n## Lyapunov spectrum (tanh RNN, all m exponents): time / numpy's QR chain")
+    print("| n | T | gradflow s | numpy QR chain s | ratio |")
+    print("|---|---|---|---|---|")
+    for n in sizes:
+        T, tg, tf, r = lyapunov_case(n, args.repeats)
+        print(f"| {n} | {T} | {tg:.3f} | {tf:.3f} | {r:.2f} |", flush=True)
+    try:
+        import torch  # noqa: F401
+    except ImportError:
+        print("\n(torch not installed: no BPTT baseline)")
+    else:
+        print("\n## BPTT (T = 200): gf.bptt / PyTorch autograd through the same equations")
+        print("| case | n | T | gradflow s | autograd s | ratio |")
+        print("|---|---|---|---|---|---|")
+        for name in args.cells:
+            for n in [s for s in sizes if s <= 256]:
+                T, tg, tf, r = bptt_case(name, n, args.repeats)
+                print(f"| {name} | {n} | {T} | {tg:.3f} | {tf:.3f} | {r:.2f} |", flush=True)
+    if not args.skip_start_up:
+        cold, warm = start_up()
+        print(f"\n## Main job `gradflow report`: cold cache {cold:.1f} s, warm {warm:.1f} s")
+
+
+if __name__ == "__main__":
+    main()
