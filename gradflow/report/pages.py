@@ -82,15 +82,15 @@ def decay_page(reports, context):
 
 
 def flow_map_page(reports):
-    """The (t, T) heatmaps of every cell on one sequential colour scale."""
+    """The (t, T) heatmaps of every cell, each on its own sequential scale and colour bar.
+
+    One shared scale lets the fastest-vanishing cell (hundreds of decades) wash out the
+    others; each panel's own range keeps every cell's structure visible.
+    """
     shown = cells(reports)
-    vmin, vmax = plot.flow_map_range(*(r.flow for r in shown))
-    fig, axes = panels(shown, lambda r, ax: plot.plot_flow_map(r.flow, ax=ax, vmin=vmin,
-                                                               vmax=vmax, colorbar=False),
-                       r"Gradient flow map: $\log_{10}\|\partial s_T/\partial s_t\|_2$ over start"
-                       " time t and end time T (pink: exactly 0)")
-    used = [ax for ax in axes.flat if ax.get_visible()]
-    plot.flow_map_colorbar(fig, axes, source=used[-1], fraction=0.03, pad=0.02)
+    fig, _ = panels(shown, lambda r, ax: plot.plot_flow_map(r.flow, ax=ax, colorbar=True),
+                    r"Gradient flow map: $\log_{10}\|\partial s_T/\partial s_t\|_2$ over start"
+                    " time t and end time T (each panel its own scale; pink: exactly 0)")
     return fig
 
 
