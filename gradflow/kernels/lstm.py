@@ -38,6 +38,25 @@ def step(act, Wh, bhn, xp, s, out, work):
 
 
 @kernel
+def slopes(work, c, i, scale):
+    """Unit i's factors of the step Jacobian from its gate values in ``work`` and its cell c.
+
+    Returns ``(F, gf, gi, gc, go, k)``: dC/dh = gf W_fh + gi W_ih + gc W_ch (rows i),
+    dH/dh = go W_oh + k dC/dh, dH/dc = k F, dC/dc = F; gf .. go are multiplied by ``scale``.
+    """
+    F = work[0, i]
+    I_ = work[1, i]
+    O = work[2, i]
+    Ct = work[3, i]
+    tC = np.tanh(F * c + I_ * Ct)
+    gf = c * F * (1.0 - F) * scale
+    gi = Ct * I_ * (1.0 - I_) * scale
+    gc = I_ * (1.0 - Ct * Ct) * scale
+    go = tC * O * (1.0 - O) * scale
+    return F, gf, gi, gc, go, O * (1.0 - tC * tC)
+
+
+@kernel
 def jacobian_blocks(Wh, xp, s, JL, diag_h, diag_c, scale, work):
     """Write the nonzero parts of the Jacobian of one step, each multiplied by ``scale``.
 
@@ -53,17 +72,7 @@ def jacobian_blocks(Wh, xp, s, JL, diag_h, diag_c, scale, work):
     W_oh = Wh[2]
     W_ch = Wh[3]
     for i in range(n):
-        F = work[0, i]
-        I_ = work[1, i]
-        O = work[2, i]
-        Ct = work[3, i]
-        c = s[n + i]
-        tC = np.tanh(F * c + I_ * Ct)
-        gf = c * F * (1.0 - F) * scale
-        gi = Ct * I_ * (1.0 - I_) * scale
-        gc = I_ * (1.0 - Ct * Ct) * scale
-        go = tC * O * (1.0 - O) * scale
-        k = O * (1.0 - tC * tC)
+        F, gf, gi, gc, go, k = slopes(work, s[n + i], i, scale)
         for j in range(n):
             dc_dh = gf * W_fh[i, j] + gi * W_ih[i, j] + gc * W_ch[i, j]
             JL[n + i, j] = dc_dh

@@ -13,7 +13,7 @@ import numpy as np
 
 from ._common import rmatvec_add
 from ._jit import kernel
-from .lstm import gates
+from .lstm import gates, slopes
 
 #: Index of ``W_hr^T`` in ``Wh``.
 PROJECTION = 4
@@ -52,17 +52,7 @@ def jacobian(Wh, xp, s, J, work):
     dM = np.empty((n, p))
     kF = np.empty(n)
     for i in range(n):
-        F = work[0, i]
-        I_ = work[1, i]
-        O = work[2, i]
-        Ct = work[3, i]
-        c = s[p + i]
-        tC = np.tanh(F * c + I_ * Ct)
-        gf = c * F * (1.0 - F)
-        gi = Ct * I_ * (1.0 - I_)
-        gc = I_ * (1.0 - Ct * Ct)
-        go = tC * O * (1.0 - O)
-        k = O * (1.0 - tC * tC)
+        F, gf, gi, gc, go, k = slopes(work, s[p + i], i, 1.0)
         for j in range(p):
             dc_dh = gf * W_fh[i, j] + gi * W_ih[i, j] + gc * W_ch[i, j]
             J[p + i, j] = dc_dh
