@@ -525,3 +525,124 @@ def torch_state_sparse(tmp):
     state["weight_hh_l0"] = state["weight_hh_l0"].to_sparse()
     torch.save(state, tmp / "m.pt")
     return ["import-torch", "m.pt", "-o", "w.npz"]
+
+
+def report_label_count(tmp):
+    gf.GRU.init(4, 3, seed=0).save(tmp / "v.npz")
+    return ["report", _good(tmp), "v.npz", "--label", "a", "--label", "b", "--label", "c",
+            "-o", "r.pdf"]
+
+
+def report_inputs_count(tmp):
+    gf.GRU.init(4, 3, seed=0).save(tmp / "v.npz")
+    gf.LSTM.init(4, 3, seed=0).save(tmp / "l.npz")
+    np.save(tmp / "x.npy", np.zeros((10, 3)))
+    np.save(tmp / "y.npy", np.zeros((10, 3)))
+    return ["report", _good(tmp), "v.npz", "l.npz", "--inputs", "x.npy", "--inputs", "y.npy",
+            "-o", "r.pdf"]
+
+
+def report_inputs_twice(tmp):
+    np.save(tmp / "x.npy", np.zeros((10, 3)))
+    return ["report", f"{_good(tmp)}:x.npy", "--inputs", "x.npy", "-o", "r.pdf"]
+
+
+def report_pair_missing(tmp):
+    gf.GRU.init(4, 3, seed=0).save(tmp / "v.npz")
+    np.save(tmp / "x.npy", np.zeros((10, 3)))
+    return ["report", f"{_good(tmp)}:x.npy", "v.npz", "-o", "r.pdf"]
+
+
+#: Cases run under a file-size limit (RLIMIT_FSIZE, bytes): a write past it fails with EFBIG.
+FILE_SIZE_LIMITS = {"output_too_large": 4096}
+
+#: Cases run with these environment variables (over the table's memory cap).
+ENVIRONMENTS = {"memory_limit_not_finite": {"GRADFLOW_MEMORY_LIMIT": "inf"}}
+
+
+def non_utf8_name(tmp):
+    name = os.fsdecode(b"caf\xe9.npz")
+    with open(os.path.join(os.fsencode(tmp), b"caf\xe9.npz"), "wb") as fh:
+        fh.write(b"not an archive")
+    return ["decay", name]
+
+
+def output_too_large(tmp):
+    return ["init", "rnn", "--hidden", "64", "--inputs", "3", "-o", "w.npz"]
+
+
+def corrupt_deflate(tmp):
+    import io
+
+    with zipfile.ZipFile(tmp / "defl.npz", "w", zipfile.ZIP_DEFLATED) as archive:
+        for key, value in _rnn_arrays().items():
+            member = io.BytesIO()
+            np.save(member, value)
+            archive.writestr(key + ".npy", member.getvalue())
+    data = bytearray((tmp / "defl.npz").read_bytes())
+    at = data.find(b"W_h.npy") + len("W_h.npy") + 20  # inside W_h's deflate stream
+    data[at:at + 30] = b"\xff" * 30
+    (tmp / "defl.npz").write_bytes(bytes(data))
+    return ["decay", "defl.npz"]
+
+
+def device_h0(tmp):
+    return ["decay", _good(tmp), "--h0", "/dev/zero"]
+
+
+def fifo_spec(tmp):
+    os.mkfifo(tmp / "spec.toml")
+    return ["sweep", "spec.toml", "-o", "r.csv"]
+
+
+def fifo_sweep_output(tmp):
+    os.mkfifo(tmp / "r.csv")
+    return ["sweep", "--grid", "gain=1", "--steps", "5", "-o", "r.csv"]
+
+
+def fifo_history(tmp):
+    os.mkfifo(tmp / "h.json")
+    return ["report", "--history", "h.json", "-o", "r.pdf"]
+
+
+def fifo_torch(tmp):
+    os.mkfifo(tmp / "m.pt")
+    return ["import-torch", "m.pt", "-o", "w.npz"]
+
+
+def torch_state_quantized(tmp):
+    import warnings
+
+    torch = _torch()
+    state = torch.nn.RNN(2, 3).state_dict()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # quantized tensors are deprecated: torch warns
+        state["weight_hh_l0"] = torch.quantize_per_tensor(state["weight_hh_l0"], 0.1, 0,
+                                                          torch.qint8)
+    torch.save(state, tmp / "m.pt")
+    return ["import-torch", "m.pt", "-o", "w.npz"]
+
+
+def memory_limit_not_finite(tmp):
+    return ["decay", _good(tmp), "--steps", "5"]
+
+
+def _raw_npy(path, header, body=b""):
+    """A version 1.0 .npy file with ``header`` as it stands (numpy would not write it)."""
+    import struct
+
+    text = header.encode("latin1")
+    pad = 64 - (10 + len(text) + 1) % 64
+    path.write_bytes(b"\x93NUMPY\x01\x00" + struct.pack("<H", len(text) + pad + 1) + text
+                     + b" " * pad + b"\n" + body)
+
+
+def inputs_negative_length(tmp):
+    _raw_npy(tmp / "x.npy", "{'descr': '<f8', 'fortran_order': False, 'shape': (-10, 3), }")
+    return ["decay", _good(tmp), "--inputs", "x.npy"]
+
+
+def inputs_subarray_dtype(tmp):
+    _raw_npy(tmp / "x.npy", "{'descr': ('<f8', (3,)), 'fortran_order': False, 'shape': (10,), }",
+             b"\x00" * 240)
+    return ["decay", _good(tmp), "--inputs", "x.npy"]

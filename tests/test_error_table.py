@@ -2,6 +2,7 @@
 
 import os
 import re
+import resource
 import subprocess
 import sys
 from pathlib import Path
@@ -12,6 +13,7 @@ import pytest
 
 import gradflow as gf
 from gradflow.io.atomic import atomic_path, refuse_overwriting_inputs
+from gradflow.io.files import printable
 
 ROOT = Path(__file__).resolve().parents[1]
 ROW = re.compile(r"^\| `(\w+)` \| [^|]+ \| `gradflow ([^`]*)` \| (\d) \| `(.*)` \|$")
@@ -33,12 +35,19 @@ def test_the_table_has_every_case():
                          ids=[r[0] for r in table_rows()])
 def test_row(tmp_path, case, command, code, message):
     args = getattr(error_cases, case)(tmp_path)
-    assert " ".join(args) == command
+    assert printable(" ".join(args)) == command  # a name's non-UTF-8 bytes as \xe9 escapes
     before = sorted(p.name for p in tmp_path.rglob("*"))
     env = {**os.environ, "GRADFLOW_MEMORY_LIMIT": str(8 * 2**30),
-           "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
+           "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""),
+           **error_cases.ENVIRONMENTS.get(case, {})}
+    limit = error_cases.FILE_SIZE_LIMITS.get(case)
+
+    def limit_file_size():  # in the child only: writes past the limit fail with EFBIG
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+
     r = subprocess.run([sys.executable, "-m", "gradflow", *args], cwd=tmp_path, env=env,
-                       capture_output=True, text=True, timeout=300)
+                       capture_output=True, text=True, timeout=300,
+                       preexec_fn=limit_file_size if limit else None)
     assert r.returncode == int(code)
     lines = r.stderr.strip().splitlines()
     if int(code) == 2:  # Click prints usage lines before its own Error: line

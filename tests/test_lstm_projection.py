@@ -318,3 +318,18 @@ def test_a_file_with_a_bad_projection_is_named(tmp_path):
     np.savez(tmp_path / "gru.npz", **arrays)
     with pytest.raises(GradflowError, match="proj_size' does not apply to a GRU cell"):
         gf.load(tmp_path / "gru.npz")
+
+
+def test_sensitivities_of_a_wide_projection_against_numpy_svds():
+    """p = 30 output rows, above the exact-solve size: the warm-started norms of the rows."""
+    m = projected(hidden=40, proj=30, inputs=20, gain=1.2, seed=3)
+    xs = inputs(steps=50, seed=9, width=20)
+    r = gf.decay(m, xs)
+    R = np.hstack([np.eye(30), np.zeros((30, 40))])
+    output, inputs_ = [np.log10(np.linalg.norm(R, 2))], []
+    for J, B in numpy_jacobians(m, xs)[::-1]:
+        inputs_.append(np.log10(np.linalg.norm(R @ B, 2)))
+        R = R @ J
+        output.append(np.log10(np.linalg.norm(R, 2)))
+    np.testing.assert_allclose(r.log10_norm2_output, output, rtol=0, atol=1e-9)
+    np.testing.assert_allclose(r.log10_norm2_input, inputs_, rtol=0, atol=1e-9)

@@ -160,3 +160,54 @@ def test_batch_sums_and_bad_grad_out():
     assert whole.state_grads.shape == (3, 8, net.state_size)
     with pytest.raises(gf.GradflowError, match=r"grad_out has shape \(7, 8\); expected \(7, 4\)"):
         gf.bptt(net, xs[0], np.zeros((7, 8)))
+
+
+@pytest.mark.parametrize("kind, layers, bidirectional", [("gru", 2, True), ("lstm", 1, True),
+                                                         ("rnn-tanh", 2, False)])
+def test_a_padded_batch_matches_pytorchs_packed_sequences(kind, layers, bidirectional):
+    m = torch_module(kind, layers, bidirectional, seed=3)
+    net = gf.network_from_torch(m)
+    B, T, D = 3, 8, 2 if bidirectional else 1
+    lengths = np.array([8, 5, 2])
+    rng = np.random.default_rng(5)
+    xs = rng.standard_normal((B, T, 3))
+    grad_out = rng.standard_normal((B, T, D * m.hidden_size))  # padding rows: ignored
+    x = torch.tensor(xs, requires_grad=True)
+    packed = torch.nn.utils.rnn.pack_padded_sequence(x.transpose(0, 1), torch.tensor(lengths),
+                                                     enforce_sorted=False)
+    out, _ = m(packed)
+    out, _ = torch.nn.utils.rnn.pad_packed_sequence(out, total_length=T)  # (T, B, D n)
+    mask = torch.tensor((np.arange(T)[None, :] < lengths[:, None]).astype(float))
+    (out.transpose(0, 1) * torch.tensor(grad_out) * mask[..., None]).sum().backward()
+    grads = {k: p.grad for k, p in m.named_parameters()}
+    r = gf.bptt(net, xs, grad_out, lengths=lengths, by_lag=True)
+    for seed in range(3):
+        lhs, rhs = pair(r.grads, grads, m, seed)
+        assert rhs == pytest.approx(lhs, rel=1e-10, abs=1e-12)
+    np.testing.assert_allclose(r.input_grads, x.grad.numpy(), rtol=0, atol=1e-10)
+    assert r.state_grads.shape == (B, T + 1, net.state_size)
+    assert not r.state_grads[2, 3:].any() and not r.input_grads[1, 5:].any()
+    for name, g in r.grads.items():
+        np.testing.assert_allclose(r.grads_by_lag[name].sum(axis=0), g, rtol=1e-10, atol=1e-12)
+    with pytest.raises(gf.GradflowError, match="lengths: entry 1 is 9"):
+        gf.bptt(net, xs, grad_out, lengths=[8, 9, 2])
+    with pytest.raises(gf.GradflowError, match="lengths apply to a batch"):
+        gf.bptt(net, xs[0], grad_out[0], lengths=[8])
+
+
+def test_a_padded_batch_of_a_cell_ignores_the_padding():
+    cell = gf.LSTM.init(4, 3, seed=2)
+    rng = np.random.default_rng(6)
+    xs = rng.standard_normal((2, 6, 3))
+    G = rng.standard_normal((2, 6, 8))
+    r = gf.bptt(cell, xs, G, lengths=[6, 3])
+    xs_padded = xs.copy()
+    xs_padded[1, 3:] = 1e3  # padding that would change everything if it were run
+    G[1, 3:] = 0.0
+    same = gf.bptt(cell, xs_padded, G, lengths=[6, 3])
+    cut = gf.bptt(cell, xs[1, :3], G[1, :3])
+    full = gf.bptt(cell, xs[0], G[0])
+    for name in r.grads:
+        np.testing.assert_allclose(r.grads[name], same.grads[name], rtol=0, atol=1e-13)
+        np.testing.assert_allclose(r.grads[name], cut.grads[name] + full.grads[name],
+                                   rtol=1e-12, atol=1e-13)

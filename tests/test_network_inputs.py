@@ -194,8 +194,10 @@ def test_cli_batch_text_sums_up_and_lists_on_request(files):
     summary = _cli(files, *args)
     assert summary.exit_code == 0, summary.output
     text = summary.stdout
-    assert "per sequence (4): 3 exploding, 1 undetermined" in text
-    assert "gradient horizon: no sequence falls below the threshold" in text
+    # the forward part of h_n against the state k steps back (the whole output is V-shaped)
+    assert "per sequence (4): 3 vanishing, 1 undetermined" in text
+    assert ("gradient horizon, min / q0.25 / median / q0.75 / max: 16 / 16 / 16 / 16.5 / 17 "
+            "(3 of 4 sequences fall below the threshold)") in text
     assert "lengths, min / q0.25 / median / q0.75 / max: 1 / 13 / 23 / 31.75 / 40" in text
     assert "sequences" in text.splitlines()[3] and "factor/step" not in text
     listed = _cli(files, *args, "--per-sequence")

@@ -358,3 +358,22 @@ def test_a_second_process_loads_the_suffix_norms_from_the_disk_cache(tmp_path):
     second = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
     assert first.stdout.split() == ["0", "1"], first.stderr
     assert second.stdout.split() == ["1", "0"], second.stderr
+
+
+# ---------------------------------------------------------------------- sensitivities
+@pytest.mark.parametrize("config", CONFIGS + [(gf.RNN, {"activation": "tanh", "leak": 0.3})],
+                         ids=CONFIG_IDS + ["rnn-leaky"])
+def test_sensitivities_match_svds_where_the_fast_path_runs(config):
+    """p = 40 rows (above EXACT_BELOW): the warm-started Gram norms and the batched rows on
+    the input, against SVDs of plain products of complex-step Jacobians."""
+    from gradflow.analysis.sensitivity import sensitivities
+
+    import _analysis_refs as refs
+
+    model = make(config, hidden=40, inputs=30, seed=5, gain=1.3)
+    xs = inputs(60, 30, seed=6)
+    got = sensitivities(model, xs)
+    out, inp = naive.sensitivity_log10_norms(refs.jacobians(model, xs),
+                                             refs.input_jacobians(model, xs), model.hidden)
+    np.testing.assert_allclose(got.output, out, rtol=0, atol=TOL)
+    np.testing.assert_allclose(got.input, inp, rtol=0, atol=TOL)

@@ -10,10 +10,11 @@ from types import MappingProxyType
 import numpy as np
 
 from ..errors import GradflowError
+from ..kernels import lag_split
 from ._json import number, numbers
 from .clipping import gradient_norm
 
-__all__ = ["BPTTResult", "bhn_gate", "check_grad_out", "lag_norms", "readonly"]
+__all__ = ["BPTTResult", "bhn_gate", "check_grad_out", "lag_norms", "readonly", "split_by_lag"]
 
 
 def readonly(a):
@@ -151,3 +152,40 @@ def check_grad_out(grad_out, shape, *, expected=None):
         where = tuple(int(i) for i in np.argwhere(bad)[0])
         raise GradflowError(f"grad_out holds a non-finite value ({a[where]}) at index {where}")
     return a
+
+
+def split_by_lag(c, own, S, inject, lags):
+    """One cell's weight gradients split by lag: ``({name: (T,) + shape}, rows on inputs)``.
+
+    ``inject`` (T, P, w) holds P loss terms' direct cotangents on the first w entries of the
+    cell's state after each of its own steps (its outputs, or the whole state), ``lags``
+    (T, P) the lag at which term r counts the contribution of own step k (``lags[k - 1, r]``).
+    All terms are carried back in one sweep (:func:`gradflow.kernels.lag_split.carry_terms`);
+    each lag's weight gradients are then batched products over the steps.  Also returns the
+    terms' rows on the cell's inputs (T, P, d), in its own time.
+    """
+    args = c.kernel_args()
+    Wh, Wx, b = args[2], args[3], args[4]
+    T, P = lags.shape
+    G, n = b.shape
+    H, k_h = Wh.shape[0], Wh.shape[2]
+    rows_in = np.empty((T, P, Wx.shape[2]))
+    by_lag = np.zeros((T, G, n, T))  # [lag, gate, unit, step]
+    rec_in = np.empty((H, T, k_h))
+    gate_values = np.empty((T, 4, n))
+    hidden_deltas = np.empty((T, H, n))
+    h_by_lag = np.zeros((T, T, k_h) if H > G else (0, 1, 1))
+    lag_split.carry_terms(*args, own, S, np.ascontiguousarray(inject),
+                          np.ascontiguousarray(lags, dtype=np.int64), rows_in, by_lag, rec_in,
+                          gate_values, hidden_deltas, h_by_lag)
+    dWx = (by_lag.reshape(T, G * n, T) @ own).reshape(T, G, n, -1)
+    db = by_lag.sum(axis=3)
+    gate = bhn_gate(c)
+    if gate >= 0:  # reset_after: the candidate's recurrent part is scaled by the reset gate
+        by_lag[:, gate] *= gate_values[:, 0, :].T
+    dWh = np.zeros((T, H, n, k_h))
+    dWh[:, :G] = by_lag @ rec_in[:G]
+    dbhn = by_lag[:, gate].sum(axis=2) if gate >= 0 else np.zeros((T, n))
+    for g in range(G, H):  # blocks past the gates: delta_h fixed per step, rec_in the rows on h
+        dWh[:, g] = hidden_deltas[:, g, :].T @ h_by_lag
+    return c.named_gradients(dWh, dWx, db, dbhn, lead=1), rows_in

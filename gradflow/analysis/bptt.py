@@ -14,15 +14,16 @@ import numpy as np
 from .. import validation
 from ..cells.network import Network
 from ..errors import GradientOverflowError
-from ..io.arrays import as_inputs, as_state
+from ..io.arrays import as_inputs, as_lengths, as_state
 from ..kernels import bptt as kernels
 from ..kernels.trajectory import run
 from ..resources import require_memory
 from ._pool import SequencePool
-from .backprop import BPTTResult, bhn_gate, check_grad_out, lag_norms
+from .backprop import BPTTResult, bhn_gate, check_grad_out, lag_norms, split_by_lag
 from .backprop import readonly as _readonly
 from .clipping import gradient_norm
 from .network_bptt import network_bptt
+from .padded_bptt import padded_bptt
 
 __all__ = ["BPTTResult", "SequencePool", "Trajectories", "bhn_gate", "bptt", "check_grad_out",
            "lag_norms", "trajectories"]
@@ -35,6 +36,9 @@ def _unstack(model, dWh, dWx, db, dbhn, lead=()):
 
 
 _ONE_THREAD = SequencePool(1)
+#: The split by lag carries all loss terms back together when that takes at most this much
+#: memory (or four times the term-by-term kernel's); beyond, one term at a time.
+TOGETHER_BYTES = 2 ** 28
 
 
 @dataclass(frozen=True)
@@ -119,7 +123,14 @@ class Trajectories:
         G = check_grad_out(grad_out, (B, T, model.state_size))
         args = model.kernel_args()
         Gn, n = args[4].shape
-        require_memory(8 * T * (Gn * n * (n + d + 1) + n),
+        per_lag = Gn * n * (n + d + 1) + n
+        terms = [np.flatnonzero(np.any(g != 0.0, axis=1)) for g in G]
+        # all terms in one sweep of BLAS products (memory ~ T x terms x gate width), unless
+        # that needs far more memory than the term-by-term kernel (T x the weights)
+        together = 8 * T * max(map(len, terms), default=0) * (4 * Gn * n + model.state_size)
+        if together <= max(4 * 8 * T * per_lag, TOGETHER_BYTES):
+            return self._split_together(G, terms)
+        require_memory(8 * T * per_lag,
                        f"the split by lag of the gradients of {model.describe()} over {T} steps")
         lWh = np.zeros((T,) + args[2].shape)
         lWx = np.zeros((T, Gn, n, d))
@@ -127,6 +138,26 @@ class Trajectories:
         lbhn = np.zeros((T, n))
         kernels.batch_backward_by_lag(*args, bhn_gate(model), X, S, G, lWh, lWx, lb, lbhn)
         return _unstack(model, lWh, lWx, lb, lbhn, lead=(T,))
+
+
+    def _split_together(self, G, terms):
+        """:meth:`gradients_by_lag` with every sequence's terms carried back together."""
+        model = self.model
+        B, T, m = G.shape
+        require_memory(8 * T * max(map(len, terms)) * (4 * len(model.gates) * model.hidden + m)
+                       + 8 * T * T * len(model.gates) * model.hidden,
+                       f"the split by lag of the gradients of {model.describe()} over {T} steps")
+        total = {name: np.zeros((T,) + np.shape(w)) for name, w in model.weights.items()}
+        steps = np.arange(1, T + 1)
+        for g, X, S, rows in zip(G, self.inputs, self.states, terms, strict=True):
+            if rows.size == 0:
+                continue
+            inject = np.zeros((T, rows.size, m))
+            inject[rows, np.arange(rows.size)] = g[rows]
+            split, _ = split_by_lag(model, X, S, inject, np.abs(rows[None, :] + 1 - steps[:, None]))
+            for name, value in split.items():
+                total[name] += value
+        return MappingProxyType({name: _readonly(v) for name, v in total.items()})
 
 
 def trajectories(model, xs, s0=None, *, pool=None):
@@ -205,7 +236,7 @@ def check_finite_gradients(model, result):
                                     f"overflows float64; {fix}")
 
 
-def bptt(model, xs, grad_out, s0=None, by_lag=False):
+def bptt(model, xs, grad_out, s0=None, by_lag=False, *, lengths=None):
     """Exact gradients of every weight by backpropagation through time.
 
     For a loss whose direct gradients with respect to the states are
@@ -230,6 +261,10 @@ def bptt(model, xs, grad_out, s0=None, by_lag=False):
         gradient at step k of the loss term at step t (Pascanu et al. 2013, eq. 5).  Costs one
         vector-Jacobian product per (loss term, step) pair: O(T^2) for a loss at every step,
         O(T) for a loss at the last step only.
+    lengths : array_like of int, shape (B,), optional
+        A padded batch: sequence b is backpropagated over its steps ``0..lengths[b] - 1``
+        alone, as PyTorch runs packed sequences (:mod:`~gradflow.analysis.padded_bptt`); rows
+        of ``grad_out`` past a length are ignored, state and input gradients there are zero.
 
     Returns
     -------
@@ -248,6 +283,14 @@ def bptt(model, xs, grad_out, s0=None, by_lag=False):
     Pascanu, Mikolov & Bengio (2013), "On the difficulty of training recurrent neural
     networks", ICML.
     """
+    if lengths is not None:
+        xs = as_inputs(xs, model.inputs)
+        if xs.ndim == 3:
+            width = model.output_size if isinstance(model, Network) else model.state_size
+            G = check_grad_out(grad_out, (xs.shape[0], xs.shape[1], width))
+            validation.boolean(by_lag, "by_lag")
+            return padded_bptt(bptt, model, xs, G, s0, by_lag, lengths)
+        as_lengths(lengths, None, xs.shape[0])  # one sequence takes no lengths: raises
     if isinstance(model, Network):
         return network_bptt(model, xs, grad_out, s0, by_lag)
     xs = as_inputs(xs, model.inputs)

@@ -5,6 +5,7 @@ reading of a curve (horizons, fitted rate, verdict, sentences) in
 :mod:`gradflow.analysis.decay_reading`.
 """
 
+import contextlib
 import math
 from dataclasses import replace
 
@@ -47,9 +48,45 @@ def _suffix_norms(run):
     full = np.empty(T + 1)
     block_h = np.empty(T + 1 if n_block else 1)
     block_c = np.empty(T + 1 if n_block else 1)
-    suffix_products.suffix_log10_norms(*run.model.kernel_args(), run.xs, run.states, n_block,
-                                       full, block_h, block_c)
-    return (full, block_h, block_c) if n_block else (full, None, None)
+    with _overflow_named(run.model):
+        suffix_products.suffix_log10_norms(*run.model.kernel_args(), run.xs, run.states,
+                                           n_block, full, block_h, block_c)
+    return _checked_curves(run.model, (full, block_h, block_c) if n_block
+                           else (full, None, None))
+
+
+@contextlib.contextmanager
+def _overflow_named(model):
+    """A product the kernels cannot factor (it holds inf or NaN) as a GradflowError."""
+    try:
+        yield
+    except (np.linalg.LinAlgError, SystemError) as exc:
+        # a kernel running on threads hands its LinAlgError over inside a SystemError
+        if not isinstance(exc, np.linalg.LinAlgError) and not isinstance(
+                exc.__cause__ or exc.__context__, np.linalg.LinAlgError):
+            raise
+        raise GradflowError(
+            f"{model.describe()}: the all-lag product ds_T/ds_(T-k) left the float64 range "
+            "(its step Jacobians' entries are too close to the float64 limit); scale the "
+            "weights or inputs down") from None
+
+
+#: What each curve of a result measures, for the message when one holds NaN or +inf.
+_CURVES = ("log10 ||ds_T/ds_(T-k)||_2", "log10 ||dh_T/ds_(T-k)||_2", "log10 ||dc_T/ds_(T-k)||_2")
+
+
+def _checked_curves(model, curves, names=_CURVES):
+    """``curves``, unless one holds NaN or +inf (``-inf``, an exactly zero product, is fine)."""
+    for name, curve in zip(names, curves, strict=True):
+        if curve is None:
+            continue
+        bad = np.flatnonzero(np.isnan(curve) | np.isposinf(curve))
+        if bad.size:
+            k = int(bad[0])
+            raise GradflowError(
+                f"{model.describe()}: {name} at lag k = {k} is {curve[k]}, not a number "
+                "float64 holds (the product left its range); scale the weights or inputs down")
+    return curves
 
 
 def suffix_log10_norms(model, xs=None, s0=None):
@@ -128,7 +165,11 @@ def _single(run, threshold, with_effective_bound, curves=None, readout=None):
     model = run.model
     if curves is None:
         curves = _suffix_norms(run)
-    seen = sensitivities(model, run.xs, states=run.states, readout=readout)
+    with _overflow_named(model):
+        seen = sensitivities(model, run.xs, states=run.states, readout=readout)
+    _checked_curves(model, (seen.output, seen.output_c, seen.input),
+                    ("log10 ||dy_T/ds_(T-k)||_2", "log10 ||dc_T/ds_(T-k)||_2",
+                     "log10 ||dy_T/dx_(T-k)||_2"))
     figures = curve_figures(seen.output, threshold)
     lambda_1, lambda_1_stderr = _largest_exponent(run, figures.fit_lags[0])
     effective = (float(np.max(step_norms_along(model, run.xs, run.states)))
@@ -136,7 +177,8 @@ def _single(run, threshold, with_effective_bound, curves=None, readout=None):
     bound = pascanu_bound(model)
     sentences = interpretation(figures, seen.output, threshold, bound, effective, lambda_1,
                                _paths(curves, threshold), full_state=_full_state(curves,
-                                                                                threshold))
+                                                                                threshold),
+                               lambda_1_stderr=lambda_1_stderr, warmup=figures.fit_lags[0])
     result = _result(model, curves, threshold, figures, bound, lambda_1, effective, sentences,
                      seen, readout)
     return replace(result, lambda_1_stderr=lambda_1_stderr)
@@ -157,12 +199,12 @@ def _batch_suffix_norms(run, threads):
     blocks = (B, T + 1) if n_block else (B, 1)
     out_h = np.empty(blocks)
     out_c = np.empty(blocks)
-    with _threads.threads(threads):
+    with _threads.threads(threads), _overflow_named(model):
         suffix_products.batch_suffix_log10_norms(*model.kernel_args(), run.xs, run.states,
                                                  n_block, full, out_h, out_c)
     if not n_block:
-        return [(full[i], None, None) for i in range(B)]
-    return [(full[i], out_h[i], out_c[i]) for i in range(B)]
+        return [_checked_curves(model, (full[i], None, None)) for i in range(B)]
+    return [_checked_curves(model, (full[i], out_h[i], out_c[i])) for i in range(B)]
 
 
 def _batch(run, threshold, levels, with_effective_bound, threads=None, readout=None):

@@ -243,7 +243,8 @@ def _factor_words(factor):
 
 
 def interpretation(figures, full, threshold, bound, effective_bound, lambda_1, paths=None, *,
-               where="along the same trajectory", full_state=None):
+               where="along the same trajectory", full_state=None, lambda_1_stderr=None,
+               warmup=None):
     """Sentences reading the figures of one curve against the bounds and lambda_1.
 
     Parameters
@@ -261,6 +262,10 @@ def interpretation(figures, full, threshold, bound, effective_bound, lambda_1, p
         Where lambda_1 was measured, in words.
     full_state : CurveFigures, optional
         The full-state curve's figures, where the state is more than the output (LSTM).
+    lambda_1_stderr : float, optional
+        The batch-means standard error of ``lambda_1``, stated beside it as ``+/-``.
+    warmup : int, optional
+        The steps skipped before ``lambda_1`` was measured, stated beside it.
 
     Returns
     -------
@@ -290,9 +295,11 @@ def interpretation(figures, full, threshold, bound, effective_bound, lambda_1, p
         if math.isfinite(lambda_1):
             lyap = lambda_1 / math.log(10.0)
             growth = math.exp(lambda_1) if lambda_1 < 700 else None
-            text = (f"lambda_1 = {lambda_1:+.4g} per step {where}: exp(lambda_1) = "
-                    f"{_factor_words(growth)} per step, the rate a generic perturbation grows "
-                    "or shrinks at")
+            spread = "" if lambda_1_stderr is None else f" +/- {lambda_1_stderr:.2g}"
+            after = "" if warmup is None else f" (after a warm-up of {warmup} steps)"
+            text = (f"lambda_1 = {lambda_1:+.4g}{spread} per step {where}{after}: "
+                    f"exp(lambda_1) = {_factor_words(growth)} per step, the rate a generic "
+                    "perturbation grows or shrinks at")
             if rate is not None:
                 text += (f"; the measured rate differs from it by {rate - lyap:+.3g} decades "
                          "per step")

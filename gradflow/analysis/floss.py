@@ -2,8 +2,8 @@
 
 :func:`floss` measures ``mean_{i<k} (lambda_i - target)^2`` on the QR chain of
 :func:`gradflow.lyapunov` and returns its gradient with respect to every weight, by
-backpropagation through the QR factorisations and through the trajectory
-(:mod:`gradflow.kernels.floss`).
+backpropagation through the QR factorisations and through the trajectory, in one backward
+sweep (:mod:`gradflow.kernels.floss`).
 """
 
 from dataclasses import dataclass
@@ -17,12 +17,11 @@ from ..cells.formats import weight_key
 from ..cells.network import Network
 from ..errors import GradflowError
 from ..io.arrays import as_inputs, as_state
-from ..kernels import bptt as bptt_kernels
-from ..kernels.floss import qr_chain, qr_chain_backward
+from ..kernels.floss import chain_store, qr_chain, qr_chain_backward
 from ..resources import require_memory
 from ._json import number, numbers
 from ._pool import SequencePool
-from .bptt import _unstack, bhn_gate
+from .bptt import _unstack
 from .lyapunov import initial_frame
 
 __all__ = ["FlossResult", "floss"]
@@ -135,14 +134,15 @@ def _sequence(cells, packed, X, xs, S, q0, warmup, target):
     T = xs.shape[0]
     M, k = q0.shape
     L = len(cells)
-    m1 = M // L
     n = cells[0].hidden
     args = cells[0].kernel_args()[:2] + packed
     Qs = np.empty((T + 1, M, k))
     Qs[0] = q0
     Rs = np.empty((T, k, k))
     log_sums = np.empty(k)
-    status = qr_chain(*args, X, S, Qs, Rs, warmup, log_sums)
+    G = packed[2].shape[1]
+    store = chain_store(*args[:2], L, T, G, n, k)
+    status = qr_chain(*args, X, S, Qs, Rs, warmup, log_sums, *store)
     if status > 0:
         raise GradflowError(f"the product J_t Q left the float64 range at step {status}")
     if status < 0:
@@ -151,29 +151,14 @@ def _sequence(cells, packed, X, xs, S, q0, warmup, target):
     exponents = log_sums / (T - warmup)
     deviation = exponents - target
     loss = float(np.mean(deviation**2))
-    direct = [np.zeros_like(a) for a in packed]
-    Gd = np.empty((T + 1, M))
+    packed_grads = [np.zeros_like(a) for a in packed]
     qr_chain_backward(*args, X, S, Qs, Rs, warmup, 2.0 * deviation / (k * (T - warmup)),
-                      *direct, Gd)
-    G = Gd[1:].copy()
-    grads = [None] * L
-    for layer in range(L - 1, -1, -1):
-        cell = cells[layer]
-        part = slice(layer * m1, (layer + 1) * m1)
-        below = slice((layer - 1) * m1, (layer - 1) * m1 + n)  # the hidden part it reads
-        inputs = xs if layer == 0 else np.ascontiguousarray(S[1:, below])
-        Wh, Wx, b, bhn = cell.stacked()
-        dWh, dWx, db, dbhn = (np.zeros_like(a) for a in (Wh, Wx, b, bhn))
-        state_grads = np.empty((T + 1, m1))
-        input_grads = np.empty((T, cell.inputs))
-        bptt_kernels.backward(*cell.kernel_args(), bhn_gate(cell), inputs,
-                              np.ascontiguousarray(S[:, part]), np.ascontiguousarray(G[:, part]),
-                              dWh, dWx, db, dbhn, state_grads, input_grads)
-        if layer > 0:
-            G[:, below] += input_grads
-        d = cell.inputs
-        grads[layer] = (dWh + direct[0][layer], dWx + direct[1][layer][:, :, :d],
-                        db + direct[2][layer], dbhn + direct[3][layer])
+                      *store, *packed_grads)
+    del store
+    grads = []
+    for layer, cell in enumerate(cells):
+        dWh, dWx, db, dbhn = (a[layer] for a in packed_grads)
+        grads.append((dWh, dWx[:, :, :cell.inputs], db, dbhn))
     if not all(np.isfinite(a).all() for arrays in grads for a in arrays):
         raise GradflowError("the flossing gradient left the float64 range (a direction of the "
                             "frame nearly collapsed: |R_ii| close to 0); lower k")
@@ -190,8 +175,9 @@ def floss(model, xs, s0=None, *, k, target=0.0, warmup=0, q0=None, threads=None)
     exact: backpropagation through each QR factorisation (``A = QR``: ``M = R Rbar^T - Qbar^T
     Q``, ``Abar = (Qbar + Q copyltu(M)) R^{-T}``), through the Jacobians' own dependence on the
     weights and on the state (second derivatives of the cell), and along the trajectory by
-    backpropagation through time.  Memory is O(T m k + m^2): the trajectory and the chain's
-    ``Q_t``, ``R_t`` are kept, the Jacobians never stored.
+    backpropagation through time.  Memory is O(T m k + m^2): the trajectory, the chain's
+    ``Q_t``, ``R_t`` and each step's gate values and tangent pre-activations ``W_gh Q`` are
+    kept, the Jacobians never stored.
 
     Parameters
     ----------
@@ -244,7 +230,9 @@ def floss(model, xs, s0=None, *, k, target=0.0, warmup=0, q0=None, threads=None)
     threads = min(_threads.available_cores(), 8) if threads is None else validation.integer(
         threads, "threads", minimum=1)
     threads = min(threads, B)
-    require_memory(8 * (T + 1) * (B * m + threads * (m * (k + 1) + k * k)),
+    n, gates = cells[0].hidden, cells[0].stacked()[0].shape[0]
+    kept = len(cells) * (5 * n + (gates + 1) * n * k)  # per step: what the chain keeps
+    require_memory(8 * (T + 1) * (B * m + threads * (m * (k + 1) + k * k + kept)),
                    f"the QR chains of {k} directions over {threads} x {T} steps at a time")
     S3 = model.run(X3, s0 if batch is not None else s0[None])
     width = max(d, cells[0].hidden) if len(cells) > 1 else d

@@ -216,7 +216,14 @@ def lyapunov_spectrum(model, xs, S, k, warmup, interval, seed):
             f"interval {interval}: the product J_t ... J_s Q left the float64 range before the "
             f"re-orthonormalisation due at step {-written}; choose a shorter interval"
         )
-    return log_r.sum(axis=0) / (T - warmup), qr_steps, log_r
+    exponents = log_r.sum(axis=0) / (T - warmup)
+    bad = np.flatnonzero(np.isnan(exponents) | np.isposinf(exponents))
+    if bad.size:  # -inf is a direction the Jacobians annihilate; NaN or +inf an overflow
+        raise GradflowError(
+            f"the Lyapunov exponent lambda_{int(bad[0]) + 1} of {model.describe()} is "
+            f"{exponents[bad[0]]}: log|R_ii| of the frame left the float64 range; scale the "
+            "weights or inputs down")
+    return exponents, qr_steps, log_r
 
 
 def lyapunov(model, xs=None, s0=None, k=None, warmup=0, *, interval=1, seed=0):
@@ -252,6 +259,12 @@ def lyapunov(model, xs=None, s0=None, k=None, warmup=0, *, interval=1, seed=0):
     Returns
     -------
     LyapunovResult
+
+    Raises
+    ------
+    GradflowError
+        On bad arguments, and when the frame or an exponent leaves the float64 range (an
+        exponent is never NaN or +inf; -inf is a direction the Jacobians annihilate).
 
     References
     ----------

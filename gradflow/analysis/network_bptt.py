@@ -27,7 +27,7 @@ from ..io.arrays import as_inputs, as_state
 from ..kernels import bptt as kernels
 from ..resources import require_memory
 from ..validation import boolean
-from .backprop import BPTTResult, bhn_gate, check_grad_out, readonly
+from .backprop import BPTTResult, bhn_gate, check_grad_out, readonly, split_by_lag
 
 __all__ = ["network_bptt"]
 
@@ -80,34 +80,41 @@ def _times(direction, T):
 
 
 def _by_lag(net, runs, grad_out):
-    """``{(layer, direction): {name: (T,) + shape}}``: each cell's gradients split by lag."""
+    """``{(layer, direction): {name: (T,) + shape}}``: each cell's gradients split by lag.
+
+    Every nonzero row of ``grad_out`` is a loss term; all terms go back through the network
+    together, one sweep per cell (:func:`gradflow.kernels.lag_split.carry_terms`).
+    """
     T = grad_out.shape[0]
     cells = dict(zip(net.state_slices(), net.cells, strict=True))
-    require_memory(8 * T * T * net.state_size,
+    terms = np.flatnonzero(np.any(grad_out != 0.0, axis=1))
+    P = terms.shape[0]
+    widest = max(c.hidden * len(c.gates) + c.state_size for c in net.cells)
+    require_memory(8 * T * max(P, 1) * (2 * widest + net.inputs) + 8 * T * T * widest,
                    f"the split by lag of the gradients of {net.describe()} over {T} steps")
-    deltas = {key: np.zeros((T, T, c.state_size)) for key, c in cells.items()}
-    for row in np.flatnonzero(np.any(grad_out != 0.0, axis=1)):
-        term = np.zeros_like(grad_out)
-        term[row] = grad_out[row]
-        per_cell, _ = _sweep(net, runs, term)
-        for (layer, direction), (_, state_grads) in per_cell.items():
-            lags = np.abs(row + 1 - _times(direction, T))
-            deltas[(layer, direction)][lags, np.arange(T)] += state_grads[1:]
     out = {}
-    for key, c in cells.items():
-        own, S = runs[key]
-        # every step as a one-step sequence from its own start: its gradient is that step's
-        # contribution for the adjoint given to it
-        X1 = np.ascontiguousarray(own[:, None, :])
-        S1 = np.ascontiguousarray(np.stack([S[:-1], S[1:]], axis=1))
-        split = {name: np.zeros((T,) + np.shape(w)) for name, w in c.weights.items()}
-        for lag in range(T):
-            if not deltas[key][lag].any():
-                continue
-            grads, _, _ = _cell_backward(c, X1, S1, deltas[key][lag][:, None, :])
-            for name, g in grads.items():
-                split[name][lag] = g
-        out[key] = split
+    if P == 0:
+        for key, c in cells.items():
+            out[key] = {name: np.zeros((T,) + np.shape(w)) for name, w in c.weights.items()}
+        return out
+    D = net.directions
+    # the terms' cotangents on the top layer's outputs, in input-array time: (T, P, D p)
+    arriving = np.zeros((T, P, grad_out.shape[1]))
+    arriving[terms, np.arange(P)] = grad_out[terms]
+    for layer in range(net.num_layers - 1, -1, -1):
+        below = 0.0
+        for j, direction in enumerate(DIRECTION_NAMES[:D]):
+            c = cells[(layer, direction)]
+            own, S = runs[(layer, direction)]
+            p = c.output_size
+            part = arriving[:, :, j * p:(j + 1) * p]
+            times = _times(direction, T)
+            if direction == "reverse":
+                part = part[::-1]
+            lags = np.abs(terms[None, :] + 1 - times[:, None])
+            out[(layer, direction)], rows_in = split_by_lag(c, own, S, part, lags)
+            below = below + (rows_in if direction == "forward" else rows_in[::-1])
+        arriving = below
     return out
 
 

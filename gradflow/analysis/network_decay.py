@@ -1,11 +1,16 @@
 """Gradient decay of a network: what its output sees, layer by layer, and its whole state.
 
 The headline figures read ``log10_norm2_output`` (the top layer's h_n against the network's
-state k steps back), as for a cell.  ``log10_norm2`` is the whole state's product
-``ds_T/ds_{T-k}`` for a unidirectional stack, on request (``whole_state``: it costs m / (D n)
-times the output's); a bidirectional network has no such product (its reverse cells run the
-other way in time).  Pascanu's bound and
-lambda_1 are figures of one cell and are not given for a network.
+state k steps back), as for a cell.  For a bidirectional network that curve is V-shaped (h_n's
+reverse part reads the state k steps back after T - k more reverse steps, fewer the larger k
+is), so no rate fits it: without a readout the headline reads each part of h_n in its own
+time, the forward part against the state k steps back (the figures given) and the reverse
+part against the state k steps before its end (in the sentences).
+
+``log10_norm2`` is the whole state's product ``ds_T/ds_{T-k}`` for a unidirectional stack, on
+request (``whole_state``: it costs m / (D n) times the output's); a bidirectional network has
+no such product (its reverse cells run the other way in time).  Pascanu's bound and lambda_1
+are figures of one cell and are not given for a network.
 """
 
 import numpy as np
@@ -53,16 +58,38 @@ def _layer_words(layers, threshold):
     return "per layer, the output's view of each layer's own state: " + "; ".join(words)
 
 
+def _headline(seen, threshold):
+    """The figures of the curve the headline reads, and the words saying which it is."""
+    if seen.output_directions is None:
+        return curve_figures(seen.output, threshold), seen.output, []
+    forward, reverse = seen.output_directions
+    back = curve_figures(reverse, threshold)
+    words = [f"bidirectional: the figures read h_n's forward part against the state k steps "
+             f"back; its reverse part, against the state k steps before the reverse end, "
+             f"reads {back.verdict} ({_factor_words(back)})"]
+    return curve_figures(forward, threshold), forward, words
+
+
+def _factor_words(figures):
+    if figures.decay_factor is None:
+        return "no fitted rate"
+    horizon = ("" if figures.gradient_horizon is None else
+               f", below the threshold after {figures.gradient_horizon} steps")
+    return f"{figures.decay_factor:.3g} per step{horizon}"
+
+
 def _single(net, xs, s0, threshold, whole_state, readout=None):
     T = xs.shape[0]
     seen = sensitivities(net, xs, s0, readout=readout)
     full = state_log10_norms(net, xs, s0) if whole_state else None
-    figures = curve_figures(seen.output, threshold)
+    figures, curve, words = _headline(seen, threshold)
     full_state = None if full is None else curve_figures(full, threshold)
-    sentences = list(interpretation(figures, seen.output, threshold, None, None, None,
+    sentences = list(interpretation(figures, curve, threshold, None, None, None,
                                     full_state=full_state))
+    sentences += words
     sentences.append(_layer_words(seen.output_layers, threshold))
-    return _result(net, T, threshold, seen, full, sentences, figures, readout)
+    result = _result(net, T, threshold, seen, full, sentences, figures, readout)
+    return result, seen.output_directions
 
 
 def network_decay(net, xs, s0=None, *, threshold, quantiles, whole_state=False, lengths=None,
@@ -82,15 +109,17 @@ def network_decay(net, xs, s0=None, *, threshold, quantiles, whole_state=False, 
                             "product ds_T/ds_(T-k) (its reverse cells run the other way in "
                             "time); leave whole_state off")
     if xs.ndim == 2:
-        return _single(net, xs, as_state(s0, net.state_size), threshold, whole_state, readout)
+        return _single(net, xs, as_state(s0, net.state_size), threshold, whole_state,
+                       readout)[0]
     s0 = as_state(s0, net.state_size, batch=xs.shape[0])
     if lengths is None:
         lengths = np.full(xs.shape[0], xs.shape[1])
         given = None
     else:
         given = lengths
-    sequences = tuple(_single(net, x[:length], s, threshold, whole_state, readout)
-                      for x, s, length in zip(xs, s0, lengths, strict=True))
+    runs = [_single(net, x[:length], s, threshold, whole_state, readout)
+            for x, s, length in zip(xs, s0, lengths, strict=True)]
+    sequences = tuple(r for r, _ in runs)
     T = max(r.steps for r in sequences)
 
     def median_of(curves):
@@ -98,7 +127,11 @@ def network_decay(net, xs, s0=None, *, threshold, quantiles, whole_state=False, 
 
     outputs = [r.log10_norm2_output for r in sequences]
     median = median_of(outputs)
-    figures = curve_figures(median, threshold)
+    directions = None
+    if runs[0][1] is not None:  # bidirectional, without a readout
+        directions = np.stack([median_of(d[i] for _, d in runs) for i in range(2)])
+    figures, curve, words = _headline(Sensitivities(output=median, input=median,
+                                                    output_directions=directions), threshold)
     full = None
     if sequences[0].log10_norm2 is not None:
         full = median_of(r.log10_norm2 for r in sequences)
@@ -108,8 +141,8 @@ def network_decay(net, xs, s0=None, *, threshold, quantiles, whole_state=False, 
         output_layers=np.stack([median_of(r.log10_norm2_output_layers[i] for r in sequences)
                                 for i in range(net.num_layers)]))
     full_state = None if full is None else curve_figures(full, threshold)
-    sentences = batch_interpretation(figures, median, threshold, None, None, None, None,
-                                     sequences, full_state=full_state)
+    sentences = batch_interpretation(figures, curve, threshold, None, None, None, None,
+                                     sequences, full_state=full_state) + tuple(words)
     summary = _result(net, T, threshold, seen, full, sentences, figures, readout)
     bands = None
     if full is not None:

@@ -5,6 +5,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..cells.base import Cell
+from ..errors import GradientOverflowError
 from ..io.arrays import as_inputs, as_state
 from ..kernels.regulariser import backward_norms
 from ..validation import instance
@@ -95,6 +96,13 @@ def pascanu_regulariser(model, xs, grad_out, s0=None):
     -------
     PascanuRegulariserResult
 
+    Raises
+    ------
+    GradflowError
+        On bad shapes or values; :class:`~gradflow.GradientOverflowError`, naming the step,
+        when a gradient ``dL/ds_t``, its norm, a ratio or a term leaves the float64 range
+        (NaN stays only where ``delta_{k+1}`` is exactly zero).
+
     References
     ----------
     Pascanu, Mikolov & Bengio (2013), "On the difficulty of training recurrent neural
@@ -110,13 +118,53 @@ def pascanu_regulariser(model, xs, grad_out, s0=None):
     delta = np.empty((T + 1, m))
     carried = np.empty(T)
     backward_norms(*model.kernel_args(), xs, S, grad_out, delta, carried)
-    reaching = np.linalg.norm(delta[1:], axis=1)
-    with np.errstate(invalid="ignore", divide="ignore"):
+    _check_finite(model, delta, T, "dL/ds_{t}", "the backward pass", offset=0, last=True)
+    reaching = _row_norms(delta[1:])
+    _check_finite(model, reaching, T, "||dL/ds_{t}||", "the norm of the gradient")
+    _check_finite(model, carried, T, "||dL/ds_{t} J_{t}||",
+                  "the norm of the gradient carried back")
+    with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
         ratio = np.where(reaching > 0, carried / reaching, np.nan)
+        terms = (ratio - 1.0) ** 2
+    defined = ~np.isnan(ratio)
+    _check_finite(model, np.where(defined, ratio, 0.0), T,
+                  "||dL/ds_{t} J_{t}|| / ||dL/ds_{t}||", "the norm ratio")
+    _check_finite(model, np.where(defined, terms, 0.0), T, "Omega_{k}", "the regulariser term")
+    if not np.isfinite(np.nansum(terms)):
+        raise GradientOverflowError(f"the regulariser Omega of {model.describe()} (the sum of "
+                                    f"its {T} terms) overflows float64; {_FIX}")
     return PascanuRegulariserResult(
         model=model.describe(),
         cell=model.cell,
         norm_ratio=ratio,
-        terms=(ratio - 1.0) ** 2,
+        terms=terms,
         state_grads=delta,
     )
+
+
+_FIX = "scale grad_out or the weights down, or shorten the sequence"
+
+
+def _row_norms(rows):
+    """``||row||_2`` of each row, scaled by its largest entry so no square over- or underflows."""
+    peak = np.max(np.abs(rows), axis=1, initial=0.0)
+    safe = np.where((peak > 0) & np.isfinite(peak), peak, 1.0)
+    with np.errstate(over="ignore", invalid="ignore"):
+        return np.where(peak > 0, safe * np.linalg.norm(rows / safe[:, None], axis=1), peak)
+
+
+def _check_finite(model, values, T, symbol, what, *, offset=1, last=False):
+    """GradientOverflowError unless ``values`` (entry i for step ``i + offset``) are finite.
+
+    Names the first bad step, or with ``last`` the last one (the first met going backwards).
+    """
+    flat = values.reshape(len(values), -1)
+    bad = np.flatnonzero(~np.isfinite(flat).all(axis=1))
+    if not bad.size:
+        return
+    i = int(bad[-1] if last else bad[0])
+    t = i + offset
+    value = flat[i][~np.isfinite(flat[i])][0]
+    raise GradientOverflowError(
+        f"{what} of {model.describe()} overflows float64 at step {t} of {T} "
+        f"({symbol.format(t=t, k=t - 1)} is {value}); {_FIX}", step=t)

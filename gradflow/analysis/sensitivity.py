@@ -23,7 +23,7 @@ import numpy as np
 
 from ..cells.network import DIRECTION_NAMES, Network
 from ..io.arrays import as_inputs, as_state
-from ..kernels.sensitivity import carry_rows, gram_log2_norm
+from ..kernels.sensitivity import carry_rows, gram_log2_norm, gram_log2_series
 from ..resources import require_memory
 
 __all__ = ["Sensitivities", "sensitivities", "state_log10_norms"]
@@ -54,6 +54,13 @@ class Sensitivities:
         A cell's blocks ``||dy_T/dh_{T-k}||`` and, for LSTM, ``||dy_T/dc_{T-k}||``.
     output_layers : ndarray, shape (L, T + 1), or None
         A network's per-layer blocks: the part of ``dy_T/ds_{T-k}`` on layer l's state.
+    output_directions : ndarray, shape (2, T + 1), or None
+        A bidirectional network's output in its two parts, each at lags of its own time
+        (without a readout): row 0 ``log10 ||dh_n^fwd/ds_{T-k}||``, the forward part of y_T
+        against the whole state k steps back in time; row 1 ``log10 ||dh_n^rev/ds_k||``, the
+        reverse part against the whole state k steps before the reverse cells' end (the
+        state between inputs k and k + 1).  Each decays along its own direction where the
+        whole ``output`` (their combination) is V-shaped.
     """
 
     output: np.ndarray
@@ -61,6 +68,7 @@ class Sensitivities:
     output_h: np.ndarray | None = None
     output_c: np.ndarray | None = None
     output_layers: np.ndarray | None = None
+    output_directions: np.ndarray | None = None
 
 
 def _output_rows(width, readout):
@@ -80,7 +88,7 @@ def _cell(model, xs, S, readout=None):
     blocks = np.empty((2, T + 1))
     inputs = np.empty(T)
     carry_rows(*model.kernel_args(), xs, S, R, np.zeros(1, dtype=np.int64), _NONE_3, _NONE_I,
-               state, _NONE_3, _NONE_I, blocks, inputs, _NONE_3, _NONE_I)
+               state, _NONE_3, _NONE_I, blocks, inputs, _NONE_3, _NONE_I, _NONE_I)
     return Sensitivities(
         output=_log10(state[::-1]),
         input=_log10(inputs[::-1]),
@@ -92,18 +100,25 @@ def _cell(model, xs, S, readout=None):
 def _aligned_sum(parts):
     """Sum of ``(mantissa, exponent)`` terms; exponents per leading index; returns (sum, exp)."""
     exps = np.max(np.stack([e for _, e in parts]), axis=0)
-    total = 0.0
+    total = np.zeros(np.shape(parts[0][0]))
     for mantissa, e in parts:
         shift = np.maximum(e - exps, -1100).reshape((-1,) + (1,) * (mantissa.ndim - 1))
-        total = total + np.ldexp(mantissa, shift)
+        if not shift.any():
+            total += mantissa
+            continue
+        # two exact power-of-two factors (the first keeps the product normal): the same
+        # correctly rounded value as np.ldexp, at the speed of a multiplication
+        first = np.maximum(shift, -1000)
+        total += mantissa * np.exp2(first.astype(float)) * np.exp2((shift - first).astype(float))
     return total, exps
 
 
 def _gram_log2(gram, exponent):
     """``log2`` of the spectral norm from Gram matrices (leading axis) and their exponents."""
-    top = np.linalg.eigvalsh(gram)[..., -1]
-    with np.errstate(divide="ignore"):
-        return 0.5 * (np.log2(np.where(top > 0, top, 0.0)) + exponent)
+    out = np.empty(gram.shape[0])
+    gram_log2_series(np.ascontiguousarray(gram, dtype=float),
+                     np.ascontiguousarray(exponent, dtype=np.int64), out)
+    return out
 
 
 def _network(net, xs, s0, of_state=False, readout=None):
@@ -135,7 +150,8 @@ def _network(net, xs, s0, of_state=False, readout=None):
             rows_exp = np.empty(T, dtype=np.int64)
             inject, inject_exp = (_NONE_3, _NONE_I) if injected is None else injected[j]
             carry_rows(*c.kernel_args(), own, S, R, np.zeros(1, dtype=np.int64), inject,
-                       inject_exp, _NONE_F, gram, gram_exp, _NONE_2, _NONE_F, rows, rows_exp)
+                       inject_exp, _NONE_F, gram, gram_exp, _NONE_2, _NONE_F, rows, rows_exp,
+                       _NONE_I)
             grams[(layer, direction)] = (gram, gram_exp)
             rows_below[direction] = (rows, rows_exp)
         # what this layer's cells read, in original time: rows on the hidden states below
@@ -170,8 +186,14 @@ def _network(net, xs, s0, of_state=False, readout=None):
     for layer in range(net.num_layers):
         part, part_exp = _aligned_sum([lag_grams[(layer, d)] for d in DIRECTION_NAMES[:D]])
         layers.append(_gram_log2(part, part_exp))
+    directions = None
+    if D == 2 and readout is None and not of_state:
+        # the Gram of the forward rows of y_T (its first n) and of the reverse rows
+        forward = _log10(_gram_log2(np.ascontiguousarray(total[:, :n, :n]), exp))
+        reverse = _log10(_gram_log2(np.ascontiguousarray(total[:, n:, n:]), exp))
+        directions = np.stack([forward, reverse[::-1]])
     return Sensitivities(output=_log10(_gram_log2(total, exp)), input=_log10(input_log2[::-1]),
-                         output_layers=_log10(np.stack(layers)))
+                         output_layers=_log10(np.stack(layers)), output_directions=directions)
 
 
 def state_log10_norms(network, xs, s0=None):

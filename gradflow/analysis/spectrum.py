@@ -1,5 +1,6 @@
 """Spectral figures of the recurrent matrices and the bounds they put on the step Jacobian."""
 
+import os
 from dataclasses import dataclass
 
 import numpy as np
@@ -206,10 +207,19 @@ def matrix_spectrum(name, W, *, gate="", activation="tanh", loop=None, where="")
     )
 
 
-def _label(model):
-    """``"W.npz: "`` for a cell read from a file, else ``""``."""
-    source = getattr(model, "_source", None)
+def _label(source):
+    """``"W.npz: "`` for a cell read from the file ``W.npz``, else ``""``."""
     return f"{source}: " if source else ""
+
+
+def _checked_source(source):
+    """``source`` as text (None stays None); GradflowError unless a file name."""
+    if source is None:
+        return None
+    if not isinstance(source, str | os.PathLike):
+        raise GradflowError(f"source must be a file name (str or path); got "
+                            f"{type(source).__name__}")
+    return os.fsdecode(source)
 
 
 def _peak_exponent(A):
@@ -218,7 +228,7 @@ def _peak_exponent(A):
     return int(np.frexp(peak)[1]) if 0.0 < peak < np.inf else 0
 
 
-def step_norms_along(model, xs, S):
+def step_norms_along(model, xs, S, *, source=None):
     """``||J_t||_2`` of every step of one trajectory already computed; no checks.
 
     One Jacobian at a time (memory O(m^2)), each norm certified or computed exactly.
@@ -229,11 +239,15 @@ def step_norms_along(model, xs, S):
     xs : ndarray, shape (T, d)
     S : ndarray, shape (T + 1, m)
         The states of ``model`` driven by ``xs``.
+    source : str, optional
+        Where the model comes from (its file), to begin an error message with; by default
+        the cell's own :attr:`~gradflow.cells.base.Cell.source`.
 
     Returns
     -------
     ndarray, shape (T,)
     """
+    source = getattr(model, "source", None) if source is None else source
     out = np.empty(xs.shape[0])
     stats = np.zeros(3, dtype=np.int64)
     step_norms.step_log10_norms(*model.kernel_args(), np.ascontiguousarray(xs),
@@ -242,7 +256,7 @@ def step_norms_along(model, xs, S):
     if too_large.size:
         t = int(too_large[0])
         raise GradflowError(
-            f"{_label(model)}{model.describe()}: the step Jacobian ||ds_{t + 1}/ds_{t}||_2 is "
+            f"{_label(source)}{model.describe()}: the step Jacobian ||ds_{t + 1}/ds_{t}||_2 is "
             f"about 10^{out[t]:.1f} at step {t + 1} of {xs.shape[0]}, beyond the float64 range "
             "(about 1.8e308); scale the weights down")
     return np.where(np.isneginf(out), 0.0, 10.0 ** out)
@@ -251,7 +265,7 @@ def step_norms_along(model, xs, S):
 _LOG10_MAX = float(np.log10(np.finfo(np.float64).max))
 
 
-def jacobian_norms(model, xs=None, s0=None):
+def jacobian_norms(model, xs=None, s0=None, *, source=None):
     """Spectral norm ``||J_t||_2`` of every step Jacobian along a trajectory.
 
     The Jacobians are formed one at a time, so memory stays bounded for any T.
@@ -264,18 +278,23 @@ def jacobian_norms(model, xs=None, s0=None):
         Inputs.
     s0 : ndarray, shape (m,) or (B, m), optional
         Initial state (zeros by default).
+    source : str, optional
+        Where the model comes from (its file, ``W.npz``), named first in an error message;
+        by default the file the cell was read from (``model.source``).
 
     Returns
     -------
     ndarray, shape (T,) or (B, T)
         Entry ``t - 1`` is ``||ds_t/ds_{t-1}||_2``.
     """
+    source = _checked_source(source)
     run = resolve(model, xs, s0)
-    norms = [step_norms_along(run.model, seq.xs, seq.states) for seq in run.sequences()]
+    norms = [step_norms_along(run.model, seq.xs, seq.states, source=source)
+             for seq in run.sequences()]
     return norms[0] if run.batch is None else np.stack(norms)
 
 
-def spectrum(model, xs=None, s0=None):
+def spectrum(model, xs=None, s0=None, *, source=None):
     """Spectral figures of every recurrent matrix and the per-step bounds they give.
 
     For every ``W_*h``: all singular values, sigma_max, the spectral radius and the condition
@@ -295,6 +314,10 @@ def spectrum(model, xs=None, s0=None):
         Inputs of a trajectory for the effective bound.
     s0 : ndarray, shape (m,) or (B, m), optional
         Initial state (zeros by default).
+    source : str, optional
+        Where the model comes from (its file, ``W.npz``): an error (a singular value or a
+        step Jacobian norm beyond float64) then begins ``"W.npz: "``.  By default the file
+        the cell was read from (``model.source``; none for a cell built in memory).
 
     Returns
     -------
@@ -306,17 +329,19 @@ def spectrum(model, xs=None, s0=None):
     networks", ICML.
     """
     norms = None
+    source = _checked_source(source)
     if not isinstance(model, Trajectory):
         one_cell(model)
     if isinstance(model, Trajectory) or xs is not None:
         run = resolve(model, xs, s0)
-        model, norms = run.model, jacobian_norms(run)
+        model, norms = run.model, jacobian_norms(run, source=source)
+    source = getattr(model, "source", None) if source is None else source
     activations = model.gate_activations()
     matrices = {}
     for gate, activation in activations.items():
         name = model.recurrent_name(gate)
         matrices[name] = matrix_spectrum(name, model[name], gate=gate, activation=activation,
-                                         loop=model.recurrent_loop(name), where=_label(model))
+                                         loop=model.recurrent_loop(name), where=_label(source))
     gamma = bound = None
     if model.pascanu_gamma() is not None:
         W = matrices[model.recurrent_matrices[0]]

@@ -54,6 +54,11 @@ class Cell(CellFacts):
         return tuple(self.recurrent_name(g) for g in self.gates)
 
     @property
+    def source(self):
+        """The file the weights were read from (``"W.npz"``), or None for a cell built here."""
+        return self._source
+
+    @property
     def weights(self):
         """Mapping of weight name to read-only float64 array."""
         return dict(self._weights)
@@ -182,14 +187,9 @@ class Cell(CellFacts):
         first = self.recurrent_name(self.gates[0])
         first_in = self.input_name(self.gates[0])
         W = out[first]
-        if W.ndim != 2 or W.shape[0] < 1:
-            raise GradflowError(
-                f"{label}{first} has shape {tuple(W.shape)}; expected a square (n, n) matrix "
-                "with n >= 1"
-            )
-        n = W.shape[0]
+        n = W.shape[0] if W.ndim == 2 else 0
         p = self.output_size_for(n, **self.options())
-        if p == n and W.shape[1] != n:
+        if n < 1 or (p == n and W.shape[1] != n):
             raise GradflowError(
                 f"{label}{first} has shape {tuple(W.shape)}; expected a square (n, n) matrix "
                 "with n >= 1"

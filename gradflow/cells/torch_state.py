@@ -151,9 +151,18 @@ class TorchState:
 
 
 def _check_tensor(value, key, where):
-    """Refuse a recurrent weight that is not a dense array (an int, a list, a sparse tensor)."""
+    """Refuse a recurrent weight that is not a dense array of values.
+
+    An int, a list or a string; a sparse, nested or meta tensor (a shape without values).
+    """
+    if getattr(value, "is_nested", False) is True:  # before .shape, which it cannot give
+        raise GradflowError(f"{where}: {key} is a nested tensor (torch.nested); expected one "
+                            "dense matrix or vector")
     if not hasattr(value, "shape") or isinstance(value, str):
         raise GradflowError(f"{where}: {key} is a Python {type(value).__name__}, not a tensor")
+    if getattr(value, "is_meta", False) is True:
+        raise GradflowError(f"{where}: {key} is a meta tensor (a shape without values); "
+                            "load or initialise the weights before saving or importing them")
     layout = getattr(value, "layout", None)
     if layout is not None and str(layout) != "torch.strided":
         raise GradflowError(f"{where}: {key} is a {str(layout).replace('torch.', '')} tensor; "

@@ -5,6 +5,7 @@ so ``gradflow --help`` is instant.
 """
 
 import contextlib
+import errno
 import signal
 import sys
 import threading
@@ -12,6 +13,7 @@ import warnings
 
 import click
 
+from ._options import printable
 from .bounds_cmd import bounds
 from .claims_cmd import claims
 from .compare_cmd import compare
@@ -35,7 +37,10 @@ class _Group(click.Group):
         try:
             with _signals_as_interruptions(), _quiet_warnings(ctx):
                 return super().invoke(ctx)
-        except (click.exceptions.Exit, click.Abort, click.ClickException):
+        except click.ClickException as exc:
+            exc.message = printable(exc.message)
+            raise
+        except (click.exceptions.Exit, click.Abort):
             raise
         except KeyboardInterrupt:
             if ctx.obj and ctx.obj.get("debug"):
@@ -47,14 +52,28 @@ class _Group(click.Group):
             if ctx.obj and ctx.obj.get("debug"):
                 raise
             if isinstance(exc, GradflowError):
-                raise click.ClickException(str(exc)) from None
+                raise click.ClickException(printable(str(exc))) from None
+            if isinstance(exc, OSError) and exc.errno in _WRITE_FAILURES:
+                # a write outside gradflow's own outputs (Numba's cache, a library's
+                # temporary file) on a full disk: the reason, not an internal error
+                import os
+
+                where = f"{printable(os.fsdecode(exc.filename))}: " if exc.filename else ""
+                raise click.ClickException(
+                    f"{where}cannot write: {os.strerror(exc.errno)} (a full disk, a quota or "
+                    "a file-size limit); nothing was written") from None
             if isinstance(exc, MemoryError):
                 raise click.ClickException(
                     "out of memory; try fewer steps or a smaller model"
                 ) from None
-            raise click.ClickException(
+            raise click.ClickException(printable(
                 f"internal error: {type(exc).__name__}: {exc} (rerun with --debug for a traceback)"
-            ) from None
+            )) from None
+
+
+#: errno values of a write the file system refuses (full disk, file too large, quota,
+#: read-only file system).
+_WRITE_FAILURES = {errno.ENOSPC, errno.EFBIG, errno.EDQUOT, errno.EROFS}
 
 
 class Interrupted(KeyboardInterrupt):

@@ -127,7 +127,14 @@ def emit_json(document):
 
 def note(message):
     """A message for the person at the terminal (stderr)."""
-    click.echo(message, err=True)
+    click.echo(printable(message), err=True)
+
+
+def printable(text):
+    """``text`` with the bytes of a file name that are not UTF-8 shown as ``\\xe9`` escapes."""
+    from ..io.files import printable
+
+    return printable(str(text))
 
 
 def is_terminal():

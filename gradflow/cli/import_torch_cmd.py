@@ -51,10 +51,8 @@ def import_torch(source, output, layer, all_layers, direction, nonlinearity, pre
     """
     import os
 
-    import numpy as np
-
     from ..errors import GradflowError
-    from ..io.atomic import atomic_path, refuse_overwriting_inputs
+    from ..io.atomic import atomic_paths, refuse_overwriting_inputs, save_npy
 
     if (inputs_path is None) != (layer_inputs_path is None):
         raise click.UsageError("--inputs and --layer-inputs go together")
@@ -103,13 +101,12 @@ def import_torch(source, output, layer, all_layers, direction, nonlinearity, pre
     if layer_xs is None:
         model.save(output)
     else:
-        # both files or neither: the inputs are renamed into place only once the weights are
-        # written, and a failure on either removes both temporary files
-        with atomic_path(output) as weights_tmp, \
-                atomic_path(layer_inputs_path, suffix=".npy") as inputs_tmp:
+        # both files or neither: both are written to temporary files first, and a failure of
+        # the second rename undoes the first
+        with atomic_paths([output, layer_inputs_path], suffixes=["", ".npy"]) as \
+                (weights_tmp, inputs_tmp):
             model.save(weights_tmp)
-            with open(inputs_tmp, "wb") as fh:
-                np.save(fh, layer_xs)
+            save_npy(inputs_tmp, layer_xs)
     if as_json:
         doc = {"source": source, "output": output, "torch": info, "cell": model.cell,
                "model": model.describe(), "hidden": model.hidden, "inputs": model.inputs,

@@ -61,7 +61,7 @@ def spectrum(weights, inputs_path, steps, input_seed, h0_path, time_major, as_js
     model = load(weights)
     xs, s0, source = read_trajectory(model, inputs_path, steps, input_seed, h0_path,
                                      time_major=time_major)
-    result = compute(model, xs, s0)
+    result = compute(model, xs, s0, source=weights)
     if as_json:
         emit_json({**result.to_dict(), "weights": weights, **source})
     else:

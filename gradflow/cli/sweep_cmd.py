@@ -37,8 +37,9 @@ def _done_message(summary):
 
 @click.command(short_help="Analyse a grid of cells: one results row per point, resumable.")
 @click.argument("spec", metavar="[SPEC.toml]", required=False, type=click.Path())
-@click.option("--grid", "grid_text", metavar="'AXIS=VALUES ...'",
-              help="The grid, e.g. 'cell=rnn,lstm gain=0.5:2.5:21 hidden=128,512 seed=0:5'.")
+@click.option("--grid", "grid_texts", metavar="'AXIS=VALUES ...'", multiple=True,
+              help="The grid, e.g. 'cell=rnn,lstm gain=0.5:2.5:21 hidden=128,512 seed=0:5'; "
+                   "repeated, the axes of every --grid together.")
 @click.option("-o", "--output", type=click.Path(), required=True,
               help="RESULTS.csv, or RESULTS.parquet (needs pyarrow).")
 @click.option("--steps", type=click.IntRange(min=1), default=None,
@@ -64,7 +65,7 @@ def _done_message(summary):
               help="Compute again the points recorded as failed.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress line and no summary.")
 @json_option
-def sweep(spec, grid_text, output, steps, warmup, k, input_scale, h0_scale, threshold, workers,
+def sweep(spec, grid_texts, output, steps, warmup, k, input_scale, h0_scale, threshold, workers,
           dask_mode, scheduler, retry_failed, quiet, as_json):
     """Run the analysis at every point of a grid and write one row per point.
 
@@ -101,7 +102,7 @@ def sweep(spec, grid_text, output, steps, warmup, k, input_scale, h0_scale, thre
     if scheduler is not None and workers is not None:
         raise click.UsageError("--workers sets local processes or the --dask local workers; "
                                "a --scheduler's cluster has its own")
-    grid = _read_grid(spec, grid_text, values)
+    grid = _read_grid(spec, " ".join(grid_texts) if grid_texts else None, values)
     results_format(output)
     refuse_overwriting_inputs(output, [spec])
     if scheduler is not None or dask_mode is not None:

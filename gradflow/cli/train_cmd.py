@@ -117,7 +117,7 @@ def train(cell, task, length, hidden, steps, batch, lr, optimizer, clip, clip_me
     import json
 
     from ..errors import GradflowError
-    from ..io.atomic import atomic_path
+    from ..io.atomic import atomic_paths
     from ..training.loop import train as run_training
 
     options = given_cell_options(cell, cell_options)
@@ -157,13 +157,21 @@ def train(cell, task, length, hidden, steps, batch, lr, optimizer, clip, clip_me
         floss_schedule=floss_schedule, **options,
     )
     history = result.history
+    writers = {}  # both outputs or neither: a failure on the second undoes the first
+
+    def write_history(tmp):
+        with open(tmp, "w") as fh:
+            json.dump(history, fh, allow_nan=False)
+            fh.write("\n")
+
     if history_path is not None:
-        with atomic_path(history_path, suffix=".json") as tmp:
-            with open(tmp, "w") as fh:
-                json.dump(history, fh, allow_nan=False)
-                fh.write("\n")
+        writers[history_path] = (".json", write_history)
     if output is not None:
-        result.model.save(output)
+        writers[output] = ("", result.model.save)
+    if writers:
+        with atomic_paths(list(writers), suffixes=[sfx for sfx, _ in writers.values()]) as tmps:
+            for tmp, (_, write) in zip(tmps, writers.values(), strict=True):
+                write(tmp)
     summary = history["summary"]
     if as_json:
         emit_json({"config": history["config"], "task": history["task"],

@@ -11,7 +11,7 @@ import stat
 
 from ..errors import GradflowError
 
-__all__ = ["open_regular", "read_text", "require_regular"]
+__all__ = ["displayable", "open_regular", "printable", "read_text", "require_regular"]
 
 #: Largest text input (a sweep spec, a history) gradflow reads: 256 MiB.
 TEXT_LIMIT = 256 * 2**20
@@ -32,7 +32,20 @@ def _describe(mode):
 
 
 def _shown(path):
-    return os.fsdecode(path).encode("utf-8", "backslashreplace").decode("utf-8")
+    return printable(os.fsdecode(path))
+
+
+def printable(text):
+    """``text`` with the bytes of a file name that are not UTF-8 shown as ``\\xe9`` escapes.
+
+    Python hands such bytes over as lone surrogates (``os.fsdecode``), which would garble a
+    terminal or fail to encode; any other lone surrogate is shown as ``\\udXXX``.
+    """
+    try:
+        raw = text.encode("utf-8", "surrogateescape")
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "backslashreplace").decode("utf-8")
+    return raw.decode("utf-8", "backslashreplace")
 
 
 def open_regular(path, what="input"):

@@ -46,6 +46,12 @@ def _read_header(fp, where):
         raise GradflowError(f"{where}: not a valid .npy array ({exc})") from None
     if dtype.hasobject:
         raise GradflowError(f"{where}: holds pickled Python objects, which gradflow never loads")
+    if any(length < 0 for length in shape):
+        raise GradflowError(f"{where}: not a valid .npy array (its header declares shape "
+                            f"{tuple(shape)}, with a negative length)")
+    if dtype.subdtype is not None:  # numpy folds the sub-array into the shape on reading
+        raise GradflowError(f"{where}: dtype {dtype} is a sub-array dtype (each element an "
+                            f"array of shape {dtype.shape}); expected plain numbers")
     return tuple(shape), dtype
 
 

@@ -58,3 +58,15 @@ def rmatvec_add(W, u, out):
         if ui != 0.0:
             for j in range(cols):
                 out[j] += W[i, j] * ui
+
+
+@kernel
+def copy_into(src, dst):
+    """``dst[:, :] = src`` for two matrices of one shape.
+
+    A loop: Numba's slice assignment would also compile its shape-mismatch message (string
+    formatting), a few seconds of compilation for every kernel that uses it.
+    """
+    for i in range(dst.shape[0]):
+        for j in range(dst.shape[1]):
+            dst[i, j] = src[i, j]

@@ -19,6 +19,18 @@ def kernel(function):
     return njit(**OPTIONS)(function)
 
 
+def inline_kernel(function):
+    """Compile ``function`` as a kernel that other kernels inline (Numba IR ``inline='always'``).
+
+    For thin layers (the per-cell dispatch, one step of a sweep): a kernel called from another
+    kernel is compiled as a library of its own, and every caller links it in and optimises the
+    whole call tree again, so each extra layer costs about one more compilation of everything
+    below it.  Inlined, the layer costs its own few lines.  Called from Python it is an
+    ordinary kernel.
+    """
+    return njit(inline="always", **OPTIONS)(function)
+
+
 def parallel_kernel(function):
     """Compile ``function`` as a kernel whose ``prange`` loops run on Numba's thread pool.
 

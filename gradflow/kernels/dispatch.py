@@ -9,14 +9,14 @@ branch here.
 """
 
 from . import gru, lstm, lstm_projection, rnn
-from ._jit import kernel
+from ._jit import inline_kernel
 
 RNN = 0
 LSTM = 1
 GRU = 2
 
 
-@kernel
+@inline_kernel
 def step(cell_id, option, Wh, bhn, xp, s, out, work):
     """Forward step ``out = cell(s, x)`` given the input projection ``xp``."""
     if cell_id == RNN:
@@ -30,7 +30,7 @@ def step(cell_id, option, Wh, bhn, xp, s, out, work):
         gru.step(option[0], Wh, bhn, xp, s, out, work)
 
 
-@kernel
+@inline_kernel
 def jacobian(cell_id, option, Wh, bhn, xp, s, J, work):
     """Exact Jacobian ``J = ds_t/ds_{t-1}`` at ``s = s_{t-1}``."""
     if cell_id == RNN:
@@ -44,7 +44,7 @@ def jacobian(cell_id, option, Wh, bhn, xp, s, J, work):
         gru.jacobian(option[0], Wh, bhn, xp, s, J, work)
 
 
-@kernel
+@inline_kernel
 def vjp(cell_id, option, Wh, bhn, xp, s, v, v_prev, delta_x, delta_h, rec_in, work):
     """Vector-Jacobian product ``v_prev = J^T v`` plus the step's pre-activation gradients."""
     if cell_id == RNN:

@@ -16,8 +16,16 @@ Backward (:func:`qr_chain_backward`), for the loss ``mean_i (lambda_i - target)^
 ``Rbar_t = diag(c_i / R_t[i, i])`` with ``c_i = 2 (lambda_i - target) / (k (T - warmup))``;
 the adjoint of the thin QR (:func:`qr_adjoint`) gives ``Abar_t``; the tangent adjoint of each
 layer (:mod:`gradflow.kernels.floss_cells`) gives ``Qbar_{t-1} = J_t^T Abar_t``, the weights'
-direct gradients and the direct gradients ``Gd`` of the states ``J_t`` is evaluated at, which
-ordinary backpropagation through time then carries back along the trajectory.
+direct gradients and the gradients of the states ``J_t`` is evaluated at, which
+backpropagation through time, run in the same backward sweep, carries back along the
+trajectory.
+
+Cost: the forward chain keeps per layer and step what the backward pass would otherwise
+recompute (the gate values and the tangent pre-activations ``W_gh V``: O(T G n k) memory, G the
+gates), so each step of the backward pass costs one product with the stacked ``W_gh^T`` (two for
+the GRU ``seed``) besides its elementwise work.  The recurrent weights' direct gradients are
+sums over steps of rank-k updates; they are gathered as rows over ``CHUNK`` steps and added by
+one product per chunk (:func:`gradflow.kernels.floss_cells.flush`).
 """
 
 import numpy as np
@@ -25,6 +33,33 @@ import numpy as np
 from . import floss_cells
 from ._jit import kernel
 from .trajectory import input_projection
+
+CHUNK = 8  # steps whose weight-gradient rows one product adds
+
+
+@kernel
+def _qr_adjoint_into(Q, R, Qbar, rbar, Abar, Mt, C, Rinv_t, B):
+    """:func:`qr_adjoint` into preallocated ``Mt``, ``C``, ``Rinv_t`` (k, k) and ``B`` (M, k)."""
+    k = R.shape[0]
+    np.dot(Qbar.T, Q, Mt)
+    for a in range(k):
+        for c in range(k):
+            Mt[a, c] = R[a, c] * rbar[c] - Mt[a, c]
+    for a in range(k):
+        for c in range(k):
+            C[a, c] = Mt[a, c] if a >= c else Mt[c, a]
+    np.dot(Q, C, B)
+    B += Qbar
+    # Abar = B R^{-T}: invert the (small, upper triangular) R by back substitution.
+    Rinv_t[:, :] = 0.0
+    for c in range(k):
+        Rinv_t[c, c] = 1.0 / R[c, c]
+        for i in range(c - 1, -1, -1):
+            acc = 0.0
+            for j in range(i + 1, c + 1):
+                acc += R[i, j] * Rinv_t[c, j]
+            Rinv_t[c, i] = -acc / R[i, i]
+    np.dot(B, Rinv_t, Abar)
 
 
 @kernel
@@ -36,25 +71,8 @@ def qr_adjoint(Q, R, Qbar, rbar, Abar):
     ``Rbar``.
     """
     k = R.shape[0]
-    Mt = -np.dot(Qbar.T, Q)
-    for a in range(k):
-        for c in range(k):
-            Mt[a, c] += R[a, c] * rbar[c]
-    C = np.empty((k, k))
-    for a in range(k):
-        for c in range(k):
-            C[a, c] = Mt[a, c] if a >= c else Mt[c, a]
-    B = Qbar + np.dot(Q, C)
-    # Abar = B R^{-T}: invert the (small, upper triangular) R by back substitution.
-    Rinv = np.zeros((k, k))
-    for c in range(k):
-        Rinv[c, c] = 1.0 / R[c, c]
-        for i in range(c - 1, -1, -1):
-            acc = 0.0
-            for j in range(i + 1, c + 1):
-                acc += R[i, j] * Rinv[j, c]
-            Rinv[i, c] = -acc / R[i, i]
-    Abar[:, :] = np.dot(B, Rinv.T)
+    _qr_adjoint_into(Q, R, Qbar, rbar, Abar, np.empty((k, k)), np.empty((k, k)),
+                     np.empty((k, k)), np.empty(Q.shape))
 
 
 @kernel
@@ -82,35 +100,46 @@ def _input_directions(Wx, layer, A, n, m1, Tpad, dXP):
     start = (layer - 1) * m1
     Tpad[:n] = A[start:start + n]
     for g in range(Wx.shape[1]):
-        dXP[g] = np.dot(Wx[layer, g], Tpad)
+        np.dot(Wx[layer, g], Tpad, dXP[g])
 
 
 @kernel
-def qr_chain(cell_id, option, Wh, Wx, b, bhn, X, S, Qs, Rs, warmup, log_sums):
+def chain_store(cell_id, option, L, T, G, n, k):
+    """Empty arrays for what the forward chain keeps: ``gates``, ``D`` and ``aux``."""
+    return (np.empty((L, T, 5, n)), np.empty((L, T, G, n, k)),
+            np.empty((L, T if floss_cells.has_aux(cell_id) else 1, n, k)))
+
+
+@kernel
+def qr_chain(cell_id, option, Wh, Wx, b, bhn, X, S, Qs, Rs, warmup, log_sums, gates, D, aux):
     """The forward chain: fill ``Qs`` (T + 1, M, k) from ``Qs[0]`` and ``Rs`` (T, k, k).
 
-    ``log_sums[i]`` receives ``sum_{t > warmup} ln |R_t[i, i]|``.  Returns 0, the step whose
+    ``log_sums[i]`` receives ``sum_{t > warmup} ln |R_t[i, i]|``; ``gates``, ``D`` and ``aux``
+    (from :func:`chain_store`) what the backward pass reads.  Returns 0, the step whose
     product ``J_t Q`` is not finite, or minus the step where a direction collapsed
     (``R_t[i, i] = 0``).
     """
-    T, D = X.shape
+    T, D_in = X.shape
     L, G, n = b.shape
     M, k = Qs.shape[1], Qs.shape[2]
     m1 = M // L
-    x = np.empty(D)
+    x = np.empty(D_in)
     xp = np.empty((G, n))
-    dXP = np.empty((G, n, k))
-    Tpad = np.zeros((D, k))
+    dXP = np.zeros((G, n, k))
+    Tpad = np.zeros((D_in, k))
     A = np.empty((M, k))
     log_sums[:] = 0.0
     for t in range(T):
+        ta = t if aux.shape[1] > 1 else 0
         for layer in range(L):
             _layer_input(X, S, t, layer, n, m1, x)
             input_projection(Wx[layer], b[layer], x, xp)
-            _input_directions(Wx, layer, A, n, m1, Tpad, dXP)
-            part = slice(layer * m1, (layer + 1) * m1)
-            floss_cells.tangent(cell_id, option, Wh[layer], bhn[layer], xp, S[t, part],
-                                Qs[t, part], dXP, A[part])
+            if L > 1:
+                _input_directions(Wx, layer, A, n, m1, Tpad, dXP)
+            lo = layer * m1
+            floss_cells.tangent(cell_id, option, Wh[layer], bhn[layer], xp, S[t, lo:lo + m1],
+                                Qs[t, lo:lo + m1], dXP, A[lo:lo + m1], gates[layer, t],
+                                D[layer, t], aux[layer, ta])
         for i in range(M):
             for j in range(k):
                 if not np.isfinite(A[i, j]):
@@ -127,60 +156,103 @@ def qr_chain(cell_id, option, Wh, Wx, b, bhn, X, S, Qs, Rs, warmup, log_sums):
 
 
 @kernel
+def _direction_rows(V, s, n, right):
+    """``right = (V[:n]^T; s[:n])`` (k + 1, n): the right factors of the weight-gradient rows."""
+    k = V.shape[1]
+    for i in range(n):
+        for j in range(k):
+            right[j, i] = V[i, j]
+        right[k, i] = s[i]
+
+
+@kernel
 def qr_chain_backward(cell_id, option, Wh, Wx, b, bhn, X, S, Qs, Rs, warmup, coefficients,
-                      dWh, dWx, db, dbhn, Gd):
+                      gates, D, aux, dWh, dWx, db, dbhn):
     """Backpropagate ``sum_i coefficients[i] * sum_{t > warmup} ln |R_t[i, i]|`` through the chain.
 
-    Adds the direct weight gradients (through ``J_t``'s own dependence on the weights) to
-    ``dWh``, ``dWx``, ``db`` and ``dbhn``, and writes ``Gd[t]`` (T + 1, M): the gradient with
-    respect to the state ``S[t]`` where it enters the Jacobians directly (as the state a step
-    leaves from, and, for l > 0, as the input a layer above reads).  What reaches the
-    weights through the trajectory is left to backpropagation through time along ``Gd``.
+    Reads what :func:`qr_chain` kept in ``gates``, ``D`` and ``aux``, and adds the gradient
+    with respect to every weight to ``dWh``, ``dWx``, ``db`` and ``dbhn``: through each
+    ``J_t``'s own dependence on the weights and, by backpropagation through time in the same
+    sweep, through the states ``J_t`` is evaluated at.  ``lam`` is the gradient with respect to
+    the state ``S[t + 1]``: each step's adjoint differentiates ``<U, J_t Q> + <lam, step>``,
+    whose gradient in the state it leaves from is the next ``lam``; a layer l > 0 hands the
+    gradient of its input on to the hidden part of layer l - 1's ``lam`` at the same step.
     """
-    T, D = X.shape
+    T, D_in = X.shape
     L, G, n = b.shape
     M, k = Qs.shape[1], Qs.shape[2]
     m1 = M // L
-    x = np.empty(D)
-    xp = np.empty((G, n))
-    dXP = np.empty((G, n, k))
-    Tpad = np.zeros((D, k))
+    width = floss_cells.left_width(cell_id, option, n)
+    rows = k + 1
+    left = np.zeros((L, CHUNK * rows, width))
+    right = np.zeros((L, CHUNK * rows, n))
+    left2 = np.zeros((L, CHUNK * rows, n))
+    right2 = np.zeros((L, CHUNK * rows, n))
+    tmp = np.empty((rows, n))
+    x = np.empty(D_in)
+    Tpad = np.zeros((D_in, k))
     Qbar = np.zeros((M, k))
     Abar = np.empty((M, k))
+    A = np.empty((M, k))
     rbar = np.zeros(k)
+    Mt = np.empty((k, k))
+    C = np.empty((k, k))
+    Rinv_t = np.empty((k, k))
+    B = np.empty((M, k))
     U = np.empty((m1, k))
-    above = np.zeros((D, k))
+    above = np.zeros((D_in, k))
     dxp = np.empty((G, n))
-    ds = np.empty(m1)
-    dXPbar = np.empty((G, n, k))
-    Gd[:, :] = 0.0
+    lam = np.zeros(M)  # d loss / d S[t + 1]
+    lam_prev = np.empty(M)  # d loss / d S[t]
+    dXPbar = np.zeros((G, n, k))
+    dWx_step = np.empty((n, D_in))
+    slot = 0
     for t in range(T - 1, -1, -1):
+        ta = t if aux.shape[1] > 1 else 0
         for i in range(k):
             rbar[i] = coefficients[i] / Rs[t, i, i] if t + 1 > warmup else 0.0
-        qr_adjoint(Qs[t + 1], Rs[t], Qbar, rbar, Abar)
-        A = np.dot(Qs[t + 1], Rs[t]) if L > 1 else Abar
+        _qr_adjoint_into(Qs[t + 1], Rs[t], Qbar, rbar, Abar, Mt, C, Rinv_t, B)
+        if L > 1:
+            np.dot(Qs[t + 1], Rs[t], A)
+        block = slice(slot * rows, (slot + 1) * rows)
         for layer in range(L - 1, -1, -1):
-            part = slice(layer * m1, (layer + 1) * m1)
-            U[:, :] = Abar[part]
+            lo = layer * m1
+            U[:, :] = Abar[lo:lo + m1]
             if layer < L - 1:
                 U[:n] += above[:n]
+            inputs_move = layer > 0
+            _direction_rows(Qs[t, lo:lo + m1], S[t, lo:lo + m1], n, right[layer, block])
+            floss_cells.tangent_adjoint(cell_id, option, Wh[layer], S[t, lo:lo + m1],
+                                        gates[layer, t], D[layer, t], aux[layer, ta], U,
+                                        Qs[t, lo:lo + m1], lam[lo:lo + m1], left[layer, block],
+                                        left2[layer, block], right2[layer, block], tmp,
+                                        lam_prev[lo:lo + m1], Qbar[lo:lo + m1], dxp,
+                                        dbhn[layer], inputs_move, dXPbar)
             _layer_input(X, S, t, layer, n, m1, x)
-            input_projection(Wx[layer], b[layer], x, xp)
-            _input_directions(Wx, layer, A, n, m1, Tpad, dXP)
-            floss_cells.tangent_adjoint(cell_id, option, Wh[layer], bhn[layer], xp, S[t, part],
-                                        U, Qs[t, part], dXP, dWh[layer], dxp, dbhn[layer], ds,
-                                        Qbar[part], dXPbar)
-            Gd[t, part] += ds
-            above[:, :] = 0.0
-            xbar = np.zeros(D)
             for g in range(G):
-                dWx[layer, g] += np.outer(dxp[g], x)
-                db[layer, g] += dxp[g]
-                if layer > 0:
-                    dWx[layer, g] += np.dot(dXPbar[g], Tpad.T)
-                    xbar += np.dot(Wx[layer, g].T, dxp[g])
-                    above += np.dot(Wx[layer, g].T, dXPbar[g])
-            if layer > 0:
-                start = (layer - 1) * m1
                 for i in range(n):
-                    Gd[t + 1, start + i] += xbar[i]
+                    db[layer, g, i] += dxp[g, i]
+                    for c in range(D_in):
+                        dWx[layer, g, i, c] += dxp[g, i] * x[c]
+            if inputs_move:
+                start = (layer - 1) * m1
+                Tpad[:n] = A[start:start + n]
+                for g in range(G):
+                    np.dot(dXPbar[g], Tpad.T, dWx_step)
+                    dWx[layer, g] += dWx_step
+                flat = Wx[layer].reshape(G * n, D_in)
+                np.dot(flat.T, dXPbar.reshape(G * n, k), above)
+                for i in range(n):
+                    acc = 0.0
+                    for g in range(G):
+                        for c in range(n):
+                            acc += flat[g * n + c, i] * dxp[g, c]
+                    lam[start + i] += acc
+        lam, lam_prev = lam_prev, lam
+        slot += 1
+        if slot == CHUNK or t == 0:
+            used = slot * rows
+            for layer in range(L):
+                floss_cells.flush(cell_id, option, left[layer, :used], right[layer, :used],
+                                  left2[layer, :used], right2[layer, :used], dWh[layer])
+            slot = 0

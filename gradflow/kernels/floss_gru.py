@@ -20,138 +20,137 @@ directions, the primal values get::
 
 with ``ubar_t = W_hh^T g`` (seed), and then the primal chain through ``H~ = tanh(a_h)``, the
 reset and the gates' pre-activations ``a_g = W_gh (.) + xp_g``.
+
+The forward :func:`tangent` keeps the gate values in ``gates`` and the tangent
+pre-activations in ``D`` (3, n, k) and ``aux`` (n, k): ``D = (D_r, D_z, D_h)``, ``aux = du``
+(``seed``); ``D = (D_r, D_z, dq)``, ``aux = D_h`` (``reset_after``: ``D`` is then one product
+``W V`` of the three stacked ``W_gh``).  The adjoint writes the ``W_gh``-facing gradients as
+rows: ``left`` (k + 1, .) holds the ``D``-adjoints (rows ``j < k``) and the primal ones (row
+k) of the gates whose right factors are ``(V^T; h^T)``; for ``seed`` these are r and z alone,
+and the candidate's, ``(g; ahbar)`` with right factors ``(du^T; u^T)``, go to ``left2`` and
+``right2``.  ``dW_gh`` is left to :mod:`gradflow.kernels.floss`.
 """
+
 
 import numpy as np
 
 from ._jit import kernel
-from .gru import _gates
+from .gru import gates as cell_gates
 
 
 @kernel
-def _tangents(reset_after, Wh, work, s, V, dXP):
-    """``(D_r, D_z, dR, dZ, du or dq, D_h)``, each (n, k)."""
+def tangent(reset_after, Wh, bhn, xp, s, V, dXP, out, gates, D, aux):
+    """Write ``out = dH`` (n, k), keeping the gate values, ``D`` and ``aux``."""
     n, k = V.shape
-    gates = np.dot(Wh.reshape(3 * n, n)[:2 * n], V)
-    Dr = gates[:n] + dXP[0]
-    Dz = gates[n:] + dXP[1]
-    dR = np.empty((n, k))
-    dZ = np.empty((n, k))
-    for i in range(n):
-        R = work[0, i]
-        Z = work[1, i]
-        for j in range(k):
-            dR[i, j] = R * (1.0 - R) * Dr[i, j]
-            dZ[i, j] = Z * (1.0 - Z) * Dz[i, j]
+    cell_gates(reset_after, Wh, bhn, xp, s, gates)
+    flat = D.reshape(3 * n, k)
     if reset_after:
-        w = np.dot(Wh[2], V)  # dq
-        Dh = dXP[2].copy()
-        for i in range(n):
-            for j in range(k):
-                Dh[i, j] += dR[i, j] * work[3, i] + work[0, i] * w[i, j]
+        np.dot(Wh.reshape(3 * n, n), V, flat)
     else:
-        w = np.empty((n, k))  # du
+        np.dot(Wh.reshape(3 * n, n)[:2 * n], V, flat[:2 * n])
+    for i in range(n):
+        R = gates[0, i]
+        for j in range(k):
+            D[0, i, j] += dXP[0, i, j]
+            D[1, i, j] += dXP[1, i, j]
+            dR = R * (1.0 - R) * D[0, i, j]
+            if reset_after:
+                aux[i, j] = dXP[2, i, j] + dR * gates[3, i] + R * D[2, i, j]
+            else:
+                aux[i, j] = dR * s[i] + R * V[i, j]
+    Dh = aux
+    if not reset_after:
+        Dh = D[2]
+        np.dot(Wh[2], aux, Dh)
         for i in range(n):
             for j in range(k):
-                w[i, j] = dR[i, j] * s[i] + work[0, i] * V[i, j]
-        Dh = np.dot(Wh[2], w) + dXP[2]
-    return Dr, Dz, dR, dZ, w, Dh
-
-
-@kernel
-def tangent(reset_after, Wh, bhn, xp, s, V, dXP, out):
-    """Write ``out = dH`` (n, k): the step's tangent along k directions."""
-    n, k = V.shape
-    work = np.empty((4, n))
-    _gates(reset_after, Wh, bhn, xp, s, work)
-    Dr, Dz, dR, dZ, w, Dh = _tangents(reset_after, Wh, work, s, V, dXP)
+                Dh[i, j] += dXP[2, i, j]
     for i in range(n):
-        Z = work[1, i]
-        Ht = work[2, i]
+        Z = gates[1, i]
+        Ht = gates[2, i]
         for j in range(k):
-            out[i, j] = (dZ[i, j] * (s[i] - Ht) + Z * V[i, j]
+            out[i, j] = (Z * (1.0 - Z) * D[1, i, j] * (s[i] - Ht) + Z * V[i, j]
                          + (1.0 - Z) * (1.0 - Ht * Ht) * Dh[i, j])
 
 
 @kernel
-def tangent_adjoint(reset_after, Wh, bhn, xp, s, U, V, dXP, dWh, dxp, dbhn, ds, Vbar, dXPbar):
-    """Gradients of ``phi = <U, dH>``; adds to ``dWh`` and ``dbhn``, writes the rest."""
+def tangent_adjoint(reset_after, Wh, s, gates, D, aux, U, V, lam, left, left2, right2, tmp,
+                    ds, Vbar, dxp, dbhn, inputs_move, dXPbar):
+    """Gradients of ``phi = <U, dH> + <lam, H>``; adds to ``dbhn``, writes the rest.
+
+    ``lam`` (n,) is the gradient reaching the step's output ``H`` (backpropagation through
+    time: ``Zbar += lam (h - H~)``, ``H~bar += lam (1 - Z)``, ``hbar += lam Z``).  ``dxp`` (3, n)
+    and, when ``inputs_move``, ``dXPbar`` (3, n, k) are phi's gradients with respect to the
+    input projection and the input directions.
+    """
     n, k = V.shape
-    work = np.empty((4, n))
-    _gates(reset_after, Wh, bhn, xp, s, work)
-    Dr, Dz, dR, dZ, w, Dh = _tangents(reset_after, Wh, work, s, V, dXP)
-    g = np.empty((n, k))
     for i in range(n):
-        Z = work[1, i]
-        Ht = work[2, i]
+        R = gates[0, i]
+        Z = gates[1, i]
+        Ht = gates[2, i]
+        q = gates[3, i]
+        dZ_ = Z * (1.0 - Z)
+        dHt = 1.0 - Ht * Ht
+        Zbar = lam[i] * (s[i] - Ht)
+        Htbar = lam[i] * (1.0 - Z)
+        hbar = lam[i] * Z
+        Rbar = qbar = 0.0
         for j in range(k):
-            g[i, j] = U[i, j] * (1.0 - Z) * (1.0 - Ht * Ht)
-            dXPbar[1, i, j] = U[i, j] * (s[i] - Ht) * Z * (1.0 - Z)
-    dXPbar[2] = g
-    Zbar = np.zeros(n)
-    Htbar = np.zeros(n)
-    hbar = np.zeros(n)
-    Rbar = np.zeros(n)
-    qbar = np.zeros(n)
-    if reset_after:
-        dqbar = np.empty((n, k))
+            Dh = aux[i, j] if reset_after else D[2, i, j]
+            u = U[i, j]
+            dZ = dZ_ * D[1, i, j]
+            Zbar += u * ((1.0 - 2.0 * Z) * D[1, i, j] * (s[i] - Ht) + V[i, j] - dHt * Dh)
+            Htbar -= u * (dZ + 2.0 * Ht * (1.0 - Z) * Dh)
+            hbar += u * dZ
+            g = u * (1.0 - Z) * dHt
+            left[j, n + i] = u * (s[i] - Ht) * dZ_
+            Vbar[i, j] = u * Z
+            if reset_after:
+                dR = R * (1.0 - R) * D[0, i, j]
+                left[j, i] = g * q * R * (1.0 - R)
+                left[j, 2 * n + i] = g * R
+                Rbar += g * ((1.0 - 2.0 * R) * D[0, i, j] * q + D[2, i, j])
+                qbar += g * dR
+            else:
+                left2[j, i] = g
+            if inputs_move:
+                dXPbar[2, i, j] = g
+        ahbar = Htbar * dHt
+        dxp[2, i] = ahbar
+        ds[i] = hbar
+        if reset_after:
+            Rbar += ahbar * q
+            qbar += ahbar * R
+            dbhn[i] += qbar
+            left[k, 2 * n + i] = qbar
+            left[k, i] = Rbar * R * (1.0 - R)
+        else:
+            left2[k, i] = ahbar
+        left[k, n + i] = Zbar * dZ_
+    if not reset_after:
+        np.dot(left2, Wh[2], tmp)  # (ubar_t^T; ubar)
         for i in range(n):
-            R = work[0, i]
-            q = work[3, i]
+            R = gates[0, i]
+            ubar = tmp[k, i]
+            Rbar = ubar * s[i]
+            ds[i] += ubar * R
             for j in range(k):
-                dXPbar[0, i, j] = g[i, j] * q * R * (1.0 - R)
-                dqbar[i, j] = g[i, j] * R
-                Rbar[i] += g[i, j] * ((1.0 - 2.0 * R) * Dr[i, j] * q + w[i, j])
-                qbar[i] += g[i, j] * dR[i, j]
-        dWh[2] += np.dot(dqbar, V.T)
-        Vbar[:, :] = np.dot(Wh[2].T, dqbar)
-    else:
-        ubar_t = np.dot(Wh[2].T, g)
-        for i in range(n):
-            R = work[0, i]
-            for j in range(k):
-                dXPbar[0, i, j] = ubar_t[i, j] * s[i] * R * (1.0 - R)
-                Vbar[i, j] = ubar_t[i, j] * R
-                Rbar[i] += ubar_t[i, j] * ((1.0 - 2.0 * R) * Dr[i, j] * s[i] + V[i, j])
-                hbar[i] += ubar_t[i, j] * dR[i, j]
-        dWh[2] += np.dot(g, w.T)
+                ut = tmp[j, i]
+                left[j, i] = ut * s[i] * R * (1.0 - R)
+                Vbar[i, j] += ut * R
+                Rbar += ut * ((1.0 - 2.0 * R) * D[0, i, j] * s[i] + V[i, j])
+                ds[i] += ut * R * (1.0 - R) * D[0, i, j]
+                right2[j, i] = aux[i, j]
+            right2[k, i] = gates[3, i]
+            left[k, i] = Rbar * R * (1.0 - R)
+    width = left.shape[1]
+    np.dot(left, Wh.reshape(3 * n, n)[:width], tmp)
     for i in range(n):
-        Z = work[1, i]
-        Ht = work[2, i]
+        dxp[0, i] = left[k, i]
+        dxp[1, i] = left[k, n + i]
+        ds[i] += tmp[k, i]
         for j in range(k):
-            Vbar[i, j] += U[i, j] * Z
-            Zbar[i] += U[i, j] * ((1.0 - 2.0 * Z) * Dz[i, j] * (s[i] - Ht) + V[i, j]
-                                  - (1.0 - Ht * Ht) * Dh[i, j])
-            Htbar[i] -= U[i, j] * (dZ[i, j] + 2.0 * Ht * (1.0 - Z) * Dh[i, j])
-            hbar[i] += U[i, j] * dZ[i, j]
-    rz = Wh.reshape(3 * n, n)[:2 * n]  # W_rh and W_zh, stacked
-    rz_bar = dXPbar.reshape(3 * n, k)[:2 * n]
-    Vbar[:, :] += np.dot(rz.T, rz_bar)
-    # The primal chain: H~ = tanh(a_h), the reset, the gates' pre-activations.
-    ahbar = np.empty(n)
-    for i in range(n):
-        Ht = work[2, i]
-        ahbar[i] = Htbar[i] * (1.0 - Ht * Ht)
-        dxp[2, i] = ahbar[i]
-    if reset_after:
-        for i in range(n):
-            Rbar[i] += ahbar[i] * work[3, i]
-            qbar[i] += ahbar[i] * work[0, i]
-            dbhn[i] += qbar[i]
-        dWh[2] += np.outer(qbar, s)
-        hbar += np.dot(Wh[2].T, qbar)
-    else:
-        dWh[2] += np.outer(ahbar, work[3])
-        ubar = np.dot(Wh[2].T, ahbar)
-        for i in range(n):
-            Rbar[i] += ubar[i] * s[i]
-            hbar[i] += ubar[i] * work[0, i]
-    for i in range(n):
-        R = work[0, i]
-        Z = work[1, i]
-        dxp[0, i] = Rbar[i] * R * (1.0 - R)
-        dxp[1, i] = Zbar[i] * Z * (1.0 - Z)
-    rz_grads = dxp.reshape(3 * n)[:2 * n]
-    dWh.reshape(3 * n, n)[:2 * n] += np.dot(rz_bar, V.T) + np.outer(rz_grads, s)
-    hbar += np.dot(rz.T, rz_grads)
-    ds[:] = hbar
+            Vbar[i, j] += tmp[j, i]
+            if inputs_move:
+                dXPbar[0, i, j] = left[j, i]
+                dXPbar[1, i, j] = left[j, n + i]

@@ -20,34 +20,36 @@ over the directions::
 then through ``C = F c + I Ct`` (``Cbar = tCbar tC'``) and the gates' pre-activations
 ``a_g = W_gh h + xp_g``: ``dW_gh += abar_g h^T``, ``dxp_g = abar_g``, ``ds_h = sum_g W_gh^T
 abar_g``, ``ds_c = cbar``.
+
+The forward :func:`tangent` keeps the gate values (and ``tC``) in ``gates`` and ``D_g`` in
+``D``; the adjoint writes ``Dbar_g^T`` into rows ``j < k`` of ``left`` (k + 1, 4n) and
+``abar_g`` into row k, and ``tmp = left W`` (``W`` the four ``W_gh`` stacked) gives ``Vbar_h^T``
+and ``ds_h`` in one product; ``dW_gh`` is left to :mod:`gradflow.kernels.floss`.
 """
+
 
 import numpy as np
 
 from ._jit import kernel
-from .lstm import gates
+from .lstm import gates as cell_gates
 
 
 @kernel
-def _tangent_gates(Wh, V, dXP, n):
-    """``D_g = W_gh Vh + dXP[g]`` for the four gates, as one product."""
-    k = V.shape[1]
-    return np.dot(Wh.reshape(4 * n, n), np.ascontiguousarray(V[:n])).reshape(4, n, k) + dXP
-
-
-@kernel
-def tangent(act, Wh, bhn, xp, s, V, dXP, out):
-    """Write ``out = (dH, dC)`` (2n, k): the step's tangent along k directions."""
+def tangent(act, Wh, bhn, xp, s, V, dXP, out, gates, D):
+    """Write ``out = (dH, dC)`` (2n, k), keeping the gate values and ``D_g``."""
     n = Wh.shape[1]
     k = V.shape[1]
-    work = np.empty((4, n))
-    gates(Wh, xp, s[:n], work)
-    D = _tangent_gates(Wh, V, dXP, n)
+    cell_gates(Wh, xp, s[:n], gates)
+    flat = D.reshape(4 * n, k)
+    np.dot(Wh.reshape(4 * n, n), V[:n], flat)
     for i in range(n):
-        F, I_, O, Ct = work[0, i], work[1, i], work[2, i], work[3, i]
+        F, I_, O, Ct = gates[0, i], gates[1, i], gates[2, i], gates[3, i]
         c = s[n + i]
         tC = np.tanh(F * c + I_ * Ct)
+        gates[4, i] = tC
         for j in range(k):
+            for g in range(4):
+                D[g, i, j] += dXP[g, i, j]
             dC = (F * (1.0 - F) * D[0, i, j] * c + F * V[n + i, j]
                   + I_ * (1.0 - I_) * D[1, i, j] * Ct + I_ * (1.0 - Ct * Ct) * D[3, i, j])
             out[n + i, j] = dC
@@ -55,35 +57,35 @@ def tangent(act, Wh, bhn, xp, s, V, dXP, out):
 
 
 @kernel
-def tangent_adjoint(act, Wh, bhn, xp, s, U, V, dXP, dWh, dxp, dbhn, ds, Vbar, dXPbar):
-    """Gradients of ``phi = <U, (dH, dC)>``; adds to ``dWh``, writes the rest (no ``b_hn``)."""
+def tangent_adjoint(act, Wh, s, gates, D, U, V, lam, left, tmp, ds, Vbar):
+    """Gradients of ``phi = <U, (dH, dC)> + <lam, (H, C)>``: ``left`` (k + 1, 4n), ``ds``, ``Vbar``.
+
+    ``left[:k]`` is ``dXPbar^T`` (gate-major columns), ``left[k]`` is ``dxp``; ``lam`` (2n,) is
+    the gradient reaching the step's output (backpropagation through time); no ``b_hn``.
+    """
     n = Wh.shape[1]
     k = V.shape[1]
-    h = s[:n]
-    work = np.empty((4, n))
-    gates(Wh, xp, h, work)
-    D = _tangent_gates(Wh, V, dXP, n)
-    abar = np.empty((4, n))
     for i in range(n):
-        F, I_, O, Ct = work[0, i], work[1, i], work[2, i], work[3, i]
+        F, I_, O, Ct, tC = gates[0, i], gates[1, i], gates[2, i], gates[3, i], gates[4, i]
         c = s[n + i]
-        tC = np.tanh(F * c + I_ * Ct)
         dF = F * (1.0 - F)
         dI = I_ * (1.0 - I_)
         dO = O * (1.0 - O)
         dCt = 1.0 - Ct * Ct
         dtC = 1.0 - tC * tC
-        Obar = tCbar = Fbar = cbar = Ibar = Ctbar = 0.0
+        Obar = lam[i] * tC
+        tCbar = lam[i] * O
+        Fbar = cbar = Ibar = Ctbar = 0.0
         for j in range(k):
             Df, Di, Do, Dc = D[0, i, j], D[1, i, j], D[2, i, j], D[3, i, j]
             Vc = V[n + i, j]
             uh = U[i, j]
             dC = dF * Df * c + F * Vc + dI * Di * Ct + I_ * dCt * Dc
             dCbar = U[n + i, j] + uh * O * dtC
-            dXPbar[0, i, j] = dCbar * dF * c
-            dXPbar[1, i, j] = dCbar * dI * Ct
-            dXPbar[2, i, j] = uh * tC * dO
-            dXPbar[3, i, j] = dCbar * I_ * dCt
+            left[j, i] = dCbar * dF * c
+            left[j, n + i] = dCbar * dI * Ct
+            left[j, 2 * n + i] = uh * tC * dO
+            left[j, 3 * n + i] = dCbar * I_ * dCt
             Vbar[n + i, j] = dCbar * F
             Obar += uh * tC * (1.0 - 2.0 * O) * Do + uh * dtC * dC
             tCbar += uh * dO * Do - 2.0 * uh * O * tC * dC
@@ -91,21 +93,18 @@ def tangent_adjoint(act, Wh, bhn, xp, s, U, V, dXP, dWh, dxp, dbhn, ds, Vbar, dX
             cbar += dCbar * dF * Df
             Ibar += dCbar * ((1.0 - 2.0 * I_) * Di * Ct + dCt * Dc)
             Ctbar += dCbar * (dI * Di - 2.0 * I_ * Ct * Dc)
-        Cbar = tCbar * dtC
+        Cbar = tCbar * dtC + lam[n + i]
         Fbar += Cbar * c
         cbar += Cbar * F
         Ibar += Cbar * Ct
         Ctbar += Cbar * I_
-        abar[0, i] = Fbar * dF
-        abar[1, i] = Ibar * dI
-        abar[2, i] = Obar * dO
-        abar[3, i] = Ctbar * dCt
+        left[k, i] = Fbar * dF
+        left[k, n + i] = Ibar * dI
+        left[k, 2 * n + i] = Obar * dO
+        left[k, 3 * n + i] = Ctbar * dCt
         ds[n + i] = cbar
-    Vh = np.ascontiguousarray(V[:n])
-    flat = Wh.reshape(4 * n, n)
-    Dbar = dXPbar.reshape(4 * n, k)
-    gate_grads = abar.reshape(4 * n)
-    dWh.reshape(4 * n, n)[:, :] += np.dot(Dbar, Vh.T) + np.outer(gate_grads, h)
-    Vbar[:n] = np.dot(flat.T, Dbar)
-    ds[:n] = np.dot(flat.T, gate_grads)
-    dxp[:, :] = abar
+    np.dot(left, Wh.reshape(4 * n, n), tmp)
+    for i in range(n):
+        for j in range(k):
+            Vbar[i, j] = tmp[j, i]
+        ds[i] = tmp[k, i]

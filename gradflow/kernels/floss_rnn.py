@@ -14,6 +14,13 @@ it depends on:
   and ``ds = W_h^T zbar`` (the leak term ``(1 - a) V`` depends on neither).
 
 ``f''``: tanh ``-2 f (1 - f^2)``, sigmoid ``f (1 - f) (1 - 2 f)``, relu 0 (almost everywhere).
+
+The forward :func:`tangent` keeps what the adjoint needs: ``gates[0] = f'(z)``, ``gates[1] =
+f''(z)`` and ``D[0] = W_h V + dXP``.  The adjoint writes the block ``left`` (k + 1, n): rows
+``j < k`` are ``dXPbar[:, j]``, row k is ``zbar``; ``dW_h`` is left to
+:mod:`gradflow.kernels.floss`, which multiplies blocks of such rows by the matching rows
+``(V^T; s^T)`` in one product per chunk of steps.  ``W_h^T`` meets ``left`` in one product too:
+``tmp = left W_h`` holds ``Vbar^T`` (less the leak term) and ``ds``.
 """
 
 import numpy as np
@@ -39,46 +46,47 @@ def slopes(act, z):
 
 
 @kernel
-def _pre_activation(Wh, xp, s):
-    return np.dot(Wh[0], s) + xp[0]
-
-
-@kernel
-def tangent(act, leak, Wh, bhn, xp, s, V, dXP, out):
-    """Write ``out = dF[V, dXP]`` (n, k): the step's tangent along k directions."""
-    z = _pre_activation(Wh, xp, s)
-    P = np.dot(Wh[0], V)
+def tangent(act, leak, Wh, bhn, xp, s, V, dXP, out, gates, D):
+    """Write ``out = dF[V, dXP]`` (n, k), keeping ``gates`` (slopes) and ``D[0]``."""
     n, k = V.shape
+    P = D[0]
+    np.dot(Wh[0], V, P)
     for i in range(n):
-        d, _ = slopes(act, z[i])
+        z = xp[0, i]
+        for c in range(n):
+            z += Wh[0, i, c] * s[c]
+        d, d2 = slopes(act, z)
+        gates[0, i] = d
+        gates[1, i] = d2
         for j in range(k):
-            out[i, j] = leak * d * (P[i, j] + dXP[0, i, j])
+            P[i, j] += dXP[0, i, j]
+            out[i, j] = leak * d * P[i, j]
             if leak != 1.0:
                 out[i, j] += (1.0 - leak) * V[i, j]
 
 
 @kernel
-def tangent_adjoint(act, leak, Wh, bhn, xp, s, U, V, dXP, dWh, dxp, dbhn, ds, Vbar, dXPbar):
-    """Gradients of ``phi = <U, dF[V, dXP]>``; adds to ``dWh``, writes the rest.
+def tangent_adjoint(act, leak, Wh, gates, D, U, lam, left, tmp, ds, Vbar):
+    """Gradients of ``phi = <U, dF[V, dXP]> + <lam, F>``: ``left`` (k + 1, n), ``ds``, ``Vbar``.
 
-    ``dxp`` (1, n) is phi's gradient with respect to the input projection ``xp``, ``ds`` (n,)
-    with respect to the state, ``Vbar`` (n, k) and ``dXPbar`` (1, n, k) with respect to the
-    tangent inputs.  The RNN has no ``b_hn``: ``dbhn`` is not touched.
+    ``left[:k]`` is ``dXPbar^T``, ``left[k]`` is ``zbar`` (= ``dxp``, phi's gradient with
+    respect to the input projection).  ``lam`` (n,) is the gradient reaching the step's
+    output ``F`` (backpropagation through time: it adds ``a f'(z) lam`` to ``zbar`` and
+    ``(1 - a) lam`` to ``ds``).  The RNN has no ``b_hn``.
     """
-    z = _pre_activation(Wh, xp, s)
-    P = np.dot(Wh[0], V)
-    n, k = V.shape
-    zbar = np.empty(n)
+    n, k = U.shape
+    P = D[0]
     for i in range(n):
-        d, d2 = slopes(act, z[i])
+        d = gates[0, i]
         acc = 0.0
         for j in range(k):
-            acc += U[i, j] * (P[i, j] + dXP[0, i, j])
-            dXPbar[0, i, j] = leak * d * U[i, j]
-        zbar[i] = leak * d2 * acc
-        dxp[0, i] = zbar[i]
-    dWh[0] += np.dot(dXPbar[0], V.T) + np.outer(zbar, s)
-    Vbar[:, :] = np.dot(Wh[0].T, dXPbar[0])
-    if leak != 1.0:
-        Vbar[:, :] += (1.0 - leak) * U
-    ds[:] = np.dot(Wh[0].T, zbar)
+            acc += U[i, j] * P[i, j]
+            left[j, i] = leak * d * U[i, j]
+        left[k, i] = leak * (gates[1, i] * acc + d * lam[i])
+    np.dot(left, Wh[0], tmp)
+    for i in range(n):
+        for j in range(k):
+            Vbar[i, j] = tmp[j, i]
+            if leak != 1.0:
+                Vbar[i, j] += (1.0 - leak) * U[i, j]
+        ds[i] = tmp[k, i] + (1.0 - leak) * lam[i]

@@ -17,7 +17,8 @@ from ._jit import kernel
 
 
 @kernel
-def _gates(reset_after, Wh, bhn, xp, h, work):
+def gates(reset_after, Wh, bhn, xp, h, work):
+    """The gate values R, Z, H~ and u (or R * h) at hidden state ``h`` into ``work`` (4, n)."""
     n = h.shape[0]
     matvec_add(Wh[0], h, xp[0], work[0])
     matvec_add(Wh[1], h, xp[1], work[1])
@@ -39,7 +40,7 @@ def _gates(reset_after, Wh, bhn, xp, h, work):
 @kernel
 def step(reset_after, Wh, bhn, xp, s, out, work):
     """One forward step ``out = Z * s + (1 - Z) * H~``."""
-    _gates(reset_after, Wh, bhn, xp, s, work)
+    gates(reset_after, Wh, bhn, xp, s, work)
     for i in range(s.shape[0]):
         Z = work[1, i]
         out[i] = Z * s[i] + (1.0 - Z) * work[2, i]
@@ -49,7 +50,7 @@ def step(reset_after, Wh, bhn, xp, s, out, work):
 def jacobian(reset_after, Wh, bhn, xp, s, J, work):
     """Write the (n, n) Jacobian ``dH/dh`` of one step."""
     n = s.shape[0]
-    _gates(reset_after, Wh, bhn, xp, s, work)
+    gates(reset_after, Wh, bhn, xp, s, work)
     W_rh = Wh[0]
     W_zh = Wh[1]
     W_hh = Wh[2]
@@ -94,7 +95,7 @@ def vjp(reset_after, Wh, bhn, xp, s, v, v_prev, delta_x, delta_h, rec_in, work):
     in ``W_gh``'s gradient; for ``reset_after``, ``delta_h[2]`` is also ``b_hn``'s.
     """
     n = s.shape[0]
-    _gates(reset_after, Wh, bhn, xp, s, work)
+    gates(reset_after, Wh, bhn, xp, s, work)
     for i in range(n):
         R = work[0, i]
         Z = work[1, i]

@@ -7,6 +7,7 @@ at ``S[t]`` with input ``X[t]``.
 import numpy as np
 
 from . import dispatch
+from ._common import copy_into
 from ._jit import kernel
 from .trajectory import input_projection
 
@@ -33,7 +34,7 @@ def qr_reorthonormalisation(cell_id, option, Wh, Wx, b, bhn, X, S, Q, warmup, in
     J = np.empty((m, m))
     frame = np.empty((m, k))
     product = np.empty((m, k))
-    frame[:, :] = Q
+    copy_into(Q, frame)
     row = 0
     for t in range(T):
         input_projection(Wx, b, X[t], xp)
@@ -45,18 +46,18 @@ def qr_reorthonormalisation(cell_id, option, Wh, Wx, b, bhn, X, S, Q, warmup, in
         else:
             due = (step - warmup) % interval == 0 or step == T
         if not due:
-            frame[:, :] = product
+            copy_into(product, frame)
             continue
         for i in range(m):
             for j in range(k):
                 if not np.isfinite(product[i, j]):
                     return -step
         q, r = np.linalg.qr(product)
-        frame[:, :] = q
+        copy_into(q, frame)
         if step > warmup:
             for j in range(k):
                 log_r[row, j] = np.log(abs(r[j, j]))
             qr_steps[row] = step
             row += 1
-    Q[:, :] = frame
+    copy_into(frame, Q)
     return row

@@ -12,7 +12,8 @@ import math
 
 import numpy as np
 
-from ._jit import kernel
+from ._common import copy_into
+from ._jit import inline_kernel, kernel
 from .scaling import LOG10_2, in_range, renormalise, sum_squares
 
 #: Width of the warm-started block of vectors that estimates each spectral norm.
@@ -30,10 +31,15 @@ MAX_ITERATIONS = 12
 def exact_top_eigenvalue(A, gram):
     """``sigma_max(A)^2`` as the largest eigenvalue of the Gram matrix ``A^T A`` (LAPACK).
 
+    ``gram`` is (b, b) for ``A^T A`` or (a, a) for ``A A^T`` (A is (a, b)): the smaller one.
+
     The Gram matrix carries ``sigma_max`` to full relative precision (its absolute error is
     ~eps * sigma_max^2).
     """
-    np.dot(A.T, A, gram)
+    if gram.shape[0] == A.shape[1]:
+        np.dot(A.T, A, gram)
+    else:
+        np.dot(A, A.T, gram)
     return np.linalg.eigvalsh(gram)[-1]
 
 
@@ -203,7 +209,7 @@ def _cholesky_step(W, V, G, M, scale):
     return True
 
 
-@kernel
+@inline_kernel
 def _orthonormalise(W, V, G, M, scale):
     """Columns of ``V`` (m, p) <- an orthonormal basis built from those of ``W``, in order.
 
@@ -213,7 +219,7 @@ def _orthonormalise(W, V, G, M, scale):
     """
     if _cholesky_step(W, V, G, M, scale):
         if _cholesky_step(V, W, G, M, scale):
-            V[:, :] = W
+            copy_into(W, V)
             return
     _gram_schmidt(W, V)
 
@@ -246,9 +252,9 @@ def _pair_bound(top, coupling, rest):
 
 @kernel
 def top_eigenvalue(A, frobenius2, V, Y, W, H, values, vectors, spare, gram, stats):
-    """``sigma_max(A)^2`` of a square C-contiguous ``A``, certified or exact.
+    """``sigma_max(A)^2`` of a C-contiguous ``A`` (a, b), certified or exact.
 
-    ``frobenius2`` is ``||A||_F^2``.  ``V`` (m, p) holds orthonormal start vectors on entry
+    ``frobenius2`` is ``||A||_F^2``.  ``V`` (b, p) holds orthonormal start vectors on entry
     (the previous lag's) and improved ones on exit.  A subspace iteration costs two thin BLAS
     products, ``Y = A V`` and ``W = A^T Y``; Rayleigh-Ritz rotates ``V`` onto Ritz vectors with
     Rayleigh quotients ``theta_1 >= ... >= theta_p`` (``theta_1 <= sigma_max^2``).  With
@@ -264,10 +270,12 @@ def top_eigenvalue(A, frobenius2, V, Y, W, H, values, vectors, spare, gram, stat
     cannot certify (``mu >= theta_1``), the exact Gram eigenvalue.  ``stats`` counts
     ``[calls, iterations, fallbacks]``.
 
-    Work arrays: ``Y``, ``W``, ``spare`` (m, p), ``H``, ``vectors`` (p, p), ``values`` (2p,),
-    ``gram`` (m, m).
+    Work arrays: ``Y`` (a, p), ``W`` (b, p), ``spare`` (max(a, b), p), ``H``, ``vectors``
+    (p, p), ``values`` (2p,), ``gram`` (min(a, b), min(a, b)).
     """
     m, p = V.shape
+    spare_in = spare[:m]
+    spare_out = spare[:A.shape[0]]
     scales = values[p:]
     values = values[:p]
     stats[0] += 1
@@ -278,13 +286,13 @@ def top_eigenvalue(A, frobenius2, V, Y, W, H, values, vectors, spare, gram, stat
         np.dot(Y.T, Y, H)
         _symmetric_eigen(H, values, vectors)
         # rotate the block onto the Ritz vectors; spare = A V
-        np.dot(V, vectors, spare)
-        V[:, :] = spare
-        np.dot(Y, vectors, spare)
+        np.dot(V, vectors, spare_in)
+        copy_into(spare_in, V)
+        np.dot(Y, vectors, spare_out)
         # the Gram matrix of the rotated block, recomputed: the bound below holds whatever
         # the accuracy of the rotation (Rayleigh quotients on the diagonal, Gershgorin for
         # the top of the rest)
-        np.dot(spare.T, spare, H)
+        np.dot(spare_out.T, spare_out, H)
         top = H[0, 0]
         captured = 0.0
         rest = 0.0
@@ -301,8 +309,8 @@ def top_eigenvalue(A, frobenius2, V, Y, W, H, values, vectors, spare, gram, stat
             theta = H[j, j]
             c = 1.0 / math.sqrt(theta) if theta > 0.0 else 1.0
             scales[j] = c
-            for i in range(m):
-                Y[i, j] = spare[i, j] * c
+            for i in range(Y.shape[0]):
+                Y[i, j] = spare_out[i, j] * c
         np.dot(A.T, Y, W)
         # residuals of A^T A v_j - theta_j v_j = (A^T u_j - c_j theta_j v_j) / c_j
         residual_top = 0.0
@@ -337,16 +345,23 @@ def top_eigenvalue(A, frobenius2, V, Y, W, H, values, vectors, spare, gram, stat
     return exact_top_eigenvalue(A, gram)
 
 
-@kernel
+@inline_kernel
 def new_estimator(m, p):
     """Work arrays of ``top_eigenvalue`` for an (m, m) matrix, start block seeded."""
-    V = np.empty((m, p))
-    _seed_vectors(V)
-    return (V, np.empty((m, p)), np.empty((m, p)), np.empty((p, p)), np.empty(2 * p),
-            np.empty((p, p)), np.empty((m, p)), np.empty((m, m)))
+    return new_rectangular_estimator(m, m, p)
 
 
 @kernel
+def new_rectangular_estimator(a, b, p):
+    """Work arrays of ``top_eigenvalue`` for an (a, b) matrix, start block (b, p) seeded."""
+    V = np.empty((b, p))
+    _seed_vectors(V)
+    small = min(a, b)
+    return (V, np.empty((a, p)), np.empty((b, p)), np.empty((p, p)), np.empty(2 * p),
+            np.empty((p, p)), np.empty((max(a, b), p)), np.empty((small, small)))
+
+
+@inline_kernel
 def log10_norm(A, frobenius2, base, estimator, stats):
     """``base + log10 sigma_max(A)``; ``-inf`` for an exactly zero ``A``.
 
@@ -359,7 +374,7 @@ def log10_norm(A, frobenius2, base, estimator, stats):
         base += shift * LOG10_2
         frobenius2 = sum_squares(A)
     V, Y, W, H, values, vectors, spare, gram = estimator
-    if A.shape[0] <= EXACT_BELOW:
+    if min(A.shape[0], A.shape[1]) <= EXACT_BELOW:
         stats[0] += 1
         stats[2] += 1
         lam = exact_top_eigenvalue(A, gram)

@@ -6,6 +6,8 @@ apart: scaling by a power of two changes no mantissa, so it is exact.
 
 import math
 
+import numpy as np
+
 from ._jit import kernel
 
 LOG10_2 = math.log10(2.0)
@@ -71,6 +73,6 @@ def renormalise(A):
     top = peak(A)
     if top == 0.0:
         return None
-    shift = math.frexp(top)[1]
+    shift = np.int64(math.frexp(top)[1])  # int64, as every other caller of rescale passes
     rescale(A, shift)
     return shift

@@ -13,7 +13,7 @@ import numpy as np
 from numba import prange
 
 from . import dispatch, lstm
-from ._jit import kernel, parallel_kernel
+from ._jit import inline_kernel, kernel, parallel_kernel
 from .norm_estimator import PROBES, log10_norm, new_estimator
 from .scaling import LOG10_2, in_range, peak, renormalise, rescale, sum_squares
 from .trajectory import input_projection
@@ -25,7 +25,7 @@ RANGE = 64
 TINY = 2.0**-900
 
 
-@kernel
+@inline_kernel
 def jacobian_step(cell_id, option, Wh, Wx, b, bhn, x, s, shift, J, diag_h, diag_c, xp, work):
     """The Jacobian of the step leaving ``s`` with input ``x``, times ``2**-shift`` (exact).
 
@@ -48,7 +48,7 @@ def split_blocks(cell_id, option):
     return cell_id == dispatch.LSTM and option[0] == 0
 
 
-@kernel
+@inline_kernel
 def advance(cell_id, option, J, diag_h, diag_c, R, R_next):
     """``R_next = J^T R``: one more factor on the transposed running product."""
     if split_blocks(cell_id, option):
@@ -65,7 +65,7 @@ def advance(cell_id, option, J, diag_h, diag_c, R, R_next):
         np.dot(J.T, R, R_next)
 
 
-@kernel
+@inline_kernel
 def measure_product(R, n_block, Bh, Bc, sums):
     """``sums[0] = ||R||_F^2``; with blocks, also copy out the diagonal blocks.
 
@@ -85,7 +85,7 @@ def measure_product(R, n_block, Bh, Bc, sums):
         sums[2] = sum_squares(Bc)
 
 
-@kernel
+@inline_kernel
 def new_suffix_workspace(cell_id, option, m, G, n, n_block):
     """Work arrays of ``suffix_log10_norms_with_stats``, allocated once per sequence.
 
@@ -110,7 +110,7 @@ def next_shift(frobenius2):
     return size if abs(size) > RANGE else 0
 
 
-@kernel
+@inline_kernel
 def suffix_log10_norms_with_stats(cell_id, option, Wh, Wx, b, bhn, X, S, n_block, out, out_h,
                                   out_c, stats):
     """``suffix_log10_norms``, counting the estimator's work.
@@ -123,7 +123,8 @@ def suffix_log10_norms_with_stats(cell_id, option, Wh, Wx, b, bhn, X, S, n_block
     arrays, full, est_h, est_c = new_suffix_workspace(cell_id, option, m, G, n, n_block)
     R, R_next, J, diag_h, diag_c, xp, work, Bh, Bc, sums = arrays
     exponent = 0
-    shift = 0
+    # int64 from the start: a literal 0 would compile the step's callees a second time
+    shift = np.int64(0)
     out[0] = 0.0
     if n_block > 0:
         out_h[0] = 0.0

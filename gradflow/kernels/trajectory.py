@@ -9,11 +9,10 @@ step ``t + 1`` is evaluated at ``S[t]`` with input ``X[t]``.
 """
 
 import numpy as np
-from numba import prange
 
 from . import dispatch
 from ._common import matvec_add
-from ._jit import kernel, parallel_kernel
+from ._jit import kernel
 
 
 @kernel
@@ -38,14 +37,33 @@ def run(cell_id, option, Wh, Wx, b, bhn, X, S):
     return -1
 
 
-@parallel_kernel
 def batch_run(cell_id, option, Wh, Wx, b, bhn, X, S, bad):
     """``run`` for every sequence of a batch in parallel: ``X`` (B, T, d), ``S`` (B, T + 1, m).
 
-    ``bad[i]`` receives sequence ``i``'s first non-finite step, or -1.
+    ``bad[i]`` receives sequence ``i``'s first non-finite step, or -1.  The sequences are cut
+    into contiguous chunks, one per thread of Numba's current thread count
+    (:func:`gradflow._threads.threads`); ``run`` releases the GIL, so the threads run side by
+    side.  Python threads rather than a ``prange`` kernel: a parallel kernel would compile
+    ``run`` a second time (seconds on a cold cache) for the same numbers.
     """
-    for i in prange(X.shape[0]):
-        bad[i] = run(cell_id, option, Wh, Wx, b, bhn, X[i], S[i])
+    from concurrent.futures import ThreadPoolExecutor
+
+    from numba import get_num_threads
+
+    count = X.shape[0]
+    parts = max(1, min(get_num_threads(), count))
+    bounds = [count * i // parts for i in range(parts + 1)]
+
+    def chunk(start, stop):
+        for i in range(start, stop):
+            bad[i] = run(cell_id, option, Wh, Wx, b, bhn, X[i], S[i])
+
+    if parts == 1:
+        chunk(0, count)
+        return
+    with ThreadPoolExecutor(parts) as pool:
+        for done in [pool.submit(chunk, bounds[i], bounds[i + 1]) for i in range(parts)]:
+            done.result()
 
 
 @kernel

@@ -23,7 +23,7 @@ from .bptt import plot_bptt_by_lag
 from .decay import plot_decay
 from .flow import flow_map_colorbar, flow_map_range, plot_flow_map
 from .gates import plot_derivative_histogram, plot_gate_values
-from .history import load_history, plot_history
+from .history import load_history, plot_floss_exponents, plot_history
 from .lyapunov import plot_lyapunov, plot_lyapunov_convergence
 from .phase import plot_chaotic_fraction, plot_phase, plot_phase_decay, plot_phase_lambda
 from .spectra import plot_jacobian_norms, plot_product_singular_values, plot_singular_values
@@ -31,8 +31,8 @@ from .spectra import plot_jacobian_norms, plot_product_singular_values, plot_sin
 __all__ = [
     "CELL_COLORS", "EXTRA_COLORS", "distinct_colors", "flow_map_colorbar", "flow_map_range",
     "kind_color", "load_history", "plot_bptt_by_lag", "plot_chaotic_fraction", "plot_decay",
-    "plot_derivative_histogram", "plot_flow_map", "plot_gate_values", "plot_history",
-    "plot_jacobian_norms", "plot_lyapunov", "plot_lyapunov_convergence", "plot_phase",
-    "plot_phase_decay", "plot_phase_lambda", "plot_product_singular_values",
+    "plot_derivative_histogram", "plot_floss_exponents", "plot_flow_map", "plot_gate_values",
+    "plot_history", "plot_jacobian_norms", "plot_lyapunov", "plot_lyapunov_convergence",
+    "plot_phase", "plot_phase_decay", "plot_phase_lambda", "plot_product_singular_values",
     "plot_singular_values",
 ]

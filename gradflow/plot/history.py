@@ -1,4 +1,4 @@
-"""Training histories: reading one and drawing its loss, gradient norm, lag mass and decay.
+"""Training histories: reading one and drawing its loss, gradient norm, lag mass, decay, flossing.
 
 The histories are those of ``gradflow train --history`` and :class:`gradflow.torch.Monitor`.
 
@@ -7,6 +7,7 @@ panel draws what is there and says what is not.
 """
 
 import json
+import math
 import os
 
 import numpy as np
@@ -14,18 +15,29 @@ import numpy as np
 from ..cells import cell_class
 from ..errors import GradflowError
 from ..io.files import read_text
-from ..training.history import HISTORY_FORMAT
+from ..training.history import (
+    HISTORY_FORMAT,
+    HISTORY_VERSION,
+    HISTORY_VERSIONS,
+    TooLarge,
+    check_numbers,
+    check_scalar,
+    check_series,
+    check_step,
+    parse_large_int,
+)
 from ._style import axes_or_new, kind_color, style
+from .floss import check_floss, draw_floss_exponents
 
 _MAX_BYTES = 512 * 2**20
 #: The panels of :func:`plot_history`.
-PANELS = ("loss", "grad_norm", "lag_mass", "decay")
+PANELS = ("loss", "grad_norm", "lag_mass", "decay", "floss")
 
 
 def _floats(values, where):
     try:
         return np.array([np.nan if v is None else float(v) for v in values])
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         raise GradflowError(f"{where}: expected a list of numbers or null") from None
 
 
@@ -36,20 +48,17 @@ def _non_finite(path):
     return refuse
 
 
-def _finite(path):
-    def parse(text):
-        value = float(text)
-        if not np.isfinite(value):
-            raise GradflowError(f"{path}: the number {text} is beyond the float64 range")
-        return value
-    return parse
+def _finite(text):
+    """A JSON number as a float; one beyond float64 kept as text, for the check to name."""
+    value = float(text)
+    return value if np.isfinite(value) else TooLarge(text)
 
 
 def load_history(path):
     """Read and check a training history (JSON in the format ``gradflow-train-history``).
 
     Only ``format`` and ``trace`` (with ``step`` and ``loss``) are required; ``config``,
-    ``task``, ``snapshots`` and ``summary`` default to empty.
+    ``task``, ``snapshots`` and ``summary`` default to empty when absent.
 
     Returns
     -------
@@ -59,7 +68,8 @@ def load_history(path):
     path = os.fspath(path)
     text = read_text(path, "history", limit=_MAX_BYTES)
     try:
-        doc = json.loads(text, parse_constant=_non_finite(path), parse_float=_finite(path))
+        doc = json.loads(text, parse_constant=_non_finite(path), parse_float=_finite,
+                         parse_int=parse_large_int)
     except (json.JSONDecodeError, RecursionError) as exc:
         raise GradflowError(f"{path}: not a JSON history ({exc})") from None
     doc = check_history(doc, path)
@@ -67,29 +77,79 @@ def load_history(path):
     return doc
 
 
+_CURVES = ("log10_norm2_output", "log10_norm2", "log10_norm2_input", "log10_norm2_h",
+           "log10_norm2_c")
+
+
+def _check_snapshot(snap, path, key):
+    if not isinstance(snap, dict):
+        raise GradflowError(f"{path}: {key} must be an object")
+    if "step" not in snap:
+        raise GradflowError(f"{path}: {key} has no step; every snapshot names the training "
+                            "step it was taken at")
+    check_step(snap["step"], path, f"{key}.step")
+    for name in ("eval_loss", "long_lag_share", "eval_accuracy"):
+        check_scalar(snap.get(name), path, f"{key}.{name}")
+    if snap.get("lag_mass") is not None:
+        check_series(snap["lag_mass"], path, f"{key}.lag_mass")
+    decay = snap.get("decay")
+    if decay is not None and not isinstance(decay, dict):
+        raise GradflowError(f"{path}: {key}.decay must be an object or null")
+    for name in _CURVES if decay else ():
+        if decay.get(name) is not None:
+            check_series(decay[name], path, f"{key}.decay.{name}")
+
+
+def _check_trace(trace, path):
+    if not isinstance(trace, dict) or not all(k in trace for k in ("step", "loss")):
+        raise GradflowError(f"{path}: trace needs step and loss")
+    steps = check_series(trace["step"], path, "trace.step", kind="step")
+    for key in ("loss", "grad_norm", "clipped", "non_finite"):
+        if key in trace:
+            check_series(trace[key], path, f"trace.{key}",
+                         kind="flag" if key in ("clipped", "non_finite") else "number")
+            if len(trace[key]) != len(steps):
+                raise GradflowError(f"{path}: trace.{key} must be a list of {len(steps)} "
+                                    "entries (one per trace.step)")
+
+
 def check_history(doc, where="history", *, label="history"):
     """A history document checked, its optional parts filled in empty, ``label`` added.
 
-    Only ``format`` and ``trace`` (with ``step`` and ``loss``) are required.
+    Only ``format`` and ``trace`` (with ``step`` and ``loss``) are required; a key that is
+    there must hold what docs/history.md says (``config: null`` is refused, not read as
+    empty).  Every number must be finite and within ±1e300; steps are integers >= 0;
+    ``version`` is one this gradflow reads.
     """
     path = where
     if not isinstance(doc, dict) or doc.get("format") != HISTORY_FORMAT:
         raise GradflowError(f"{path}: not a gradflow training history (no format "
                             f"{HISTORY_FORMAT!r}); write one with gradflow train --history")
-    trace = doc.get("trace")
-    if not isinstance(trace, dict) or not all(k in trace for k in ("step", "loss")):
-        raise GradflowError(f"{path}: trace needs step and loss")
-    steps = _floats(trace["step"], f"{path}: trace.step")
-    for key in ("loss", "grad_norm", "clipped"):
-        if key in trace and (not isinstance(trace[key], list) or len(trace[key]) != steps.size):
-            raise GradflowError(f"{path}: trace.{key} must be a list of {steps.size} entries "
-                                "(one per trace.step)")
+    check_numbers(doc, path)
+    version = doc.get("version", HISTORY_VERSION)
+    if type(version) is not int or version not in HISTORY_VERSIONS:
+        known = " and ".join(str(v) for v in HISTORY_VERSIONS)
+        raise GradflowError(f"{path}: version is {version!r}; this gradflow reads history "
+                            f"versions {known}")
+    _check_trace(doc.get("trace"), path)
+    for key, empty in (("config", {}), ("task", {}), ("snapshots", []), ("summary", {})):
+        if key in doc and not isinstance(doc[key], type(empty)):
+            what = "a list" if empty == [] else "an object"
+            found = "null" if doc[key] is None else f"not {what}"
+            raise GradflowError(f"{path}: {key} is {found}; it must be {what} (leave the key "
+                                "out when there is none)")
+    for i, snap in enumerate(doc.get("snapshots", [])):
+        _check_snapshot(snap, path, f"snapshots[{i}]")
+    check_scalar(doc.get("task", {}).get("baseline"), path, "task.baseline")
+    for key in ("clip", "length"):
+        check_scalar(doc.get("config", {}).get(key), path, f"config.{key}")
+    if doc.get("floss") is not None:
+        check_floss(doc["floss"], path)
+    if not isinstance(doc.get("label", label), str):
+        raise GradflowError(f"{path}: label must be a string")
     doc = dict(doc)
     for key, empty in (("config", {}), ("task", {}), ("snapshots", []), ("summary", {})):
-        if doc.get(key) is None:
-            doc[key] = empty
-        elif not isinstance(doc[key], type(empty)):
-            raise GradflowError(f"{path}: {key} must be a{' list' if empty == [] else 'n object'}")
+        doc.setdefault(key, type(empty)())
     doc.setdefault("label", label)
     return doc
 
@@ -116,6 +176,30 @@ def history_color(doc, index):
     return kind_color(history_kind(doc), index)
 
 
+def _log_scale(ax, *values):
+    """Log-scale ``ax`` with limits set from the positive ``values``; False if none is.
+
+    Set here, not by matplotlib's margins: those leave float64 for data spanning hundreds
+    of decades (a subnormal gradient norm beside a large one) and fall back to 1..10.
+    """
+    ys = np.concatenate([np.ravel(np.asarray(v, float)) for v in values] or [[]])
+    ys = ys[np.isfinite(ys) & (ys > 0)]
+    if not ys.size:
+        return False
+    low, high = float(np.log10(ys.min())), float(np.log10(ys.max()))
+    pad = max(0.05 * (high - low), 0.05)
+    low, high = max(low - pad, -323.3), min(high + pad, 307.0)
+    ax.set_yscale("log")
+    ax.set_ylim(10.0 ** low, 10.0 ** high)
+    if high > 250 or high - low > 200:  # matplotlib's ticks would run past float64
+        from matplotlib.ticker import FixedLocator, NullLocator
+
+        stride = max(1, math.ceil((high - low) / 8))
+        ax.yaxis.set_major_locator(FixedLocator(10.0 ** np.arange(math.ceil(low), high, stride)))
+        ax.yaxis.set_minor_locator(NullLocator())
+    return True
+
+
 def _loss(doc, ax, kwargs):
     trace = doc["trace"]
     steps, loss = _floats(trace["step"], "step"), _floats(trace["loss"], "loss")
@@ -135,8 +219,7 @@ def _loss(doc, ax, kwargs):
     if bad.size:
         ax.axvline(steps[bad[0]], color="red", lw=1.2,
                    label=f"non-finite from step {int(steps[bad[0]])}")
-    if np.any(loss > 0):
-        ax.set_yscale("log")
+    _log_scale(ax, loss, [s["eval_loss"] for s in snaps], [baseline or np.nan])
     ax.set_ylabel("loss")
     ax.set_title("Loss", fontsize=10)
 
@@ -159,8 +242,7 @@ def _grad_norm(doc, ax, kwargs):
     bad = np.flatnonzero(~np.isfinite(norm))
     if bad.size:
         ax.axvline(steps[bad[0]], color="red", lw=1.2, label="non-finite gradient")
-    if np.any(norm > 0):
-        ax.set_yscale("log")
+    _log_scale(ax, norm, [np.nan if clip is None else clip])
     ax.set_ylabel("gradient norm ‖g‖₂")
     ax.set_title("Gradient norm (Pascanu et al. 2013 clipping)", fontsize=10)
 
@@ -201,10 +283,12 @@ def _lag_mass(doc, ax, kwargs):
 
     if not _snapshot_curves(doc, ax, read, kwargs):
         return _missing(ax, "no snapshot of this history has a per-lag gradient split")
+    if not _log_scale(ax, *(line.get_ydata() for line in ax.get_lines())):
+        ax.text(0.5, 0.5, "no lag has a gradient mass above zero", transform=ax.transAxes,
+                ha="center", va="center", fontsize=9, color="0.35")
     length = doc["config"].get("length")
     if length:
         ax.axvline(length / 2, color="0.4", ls=":", lw=1)
-    ax.set_yscale("log")
     ax.set_ylabel("gradient mass at that lag")
     ax.set_title("Per-lag gradient mass (long lags right of the dotted line)", fontsize=10)
 
@@ -222,9 +306,15 @@ def _decay(doc, ax, kwargs):
     ax.set_title("Gradient decay at each snapshot (dark early, light late)", fontsize=10)
 
 
-_DRAW = {"loss": _loss, "grad_norm": _grad_norm, "lag_mass": _lag_mass, "decay": _decay}
+def _floss(doc, ax, kwargs):
+    draw_floss_exponents(doc, ax, **kwargs)
+
+
+_DRAW = {"loss": _loss, "grad_norm": _grad_norm, "lag_mass": _lag_mass, "decay": _decay,
+         "floss": _floss}
 _XLABEL = {"loss": "training step", "grad_norm": "training step", "lag_mass": "lag (steps)",
-           "decay": "lag k (steps)"}
+           "decay": "lag k (steps)",
+           "floss": "training step (flossing before training at steps ≤ 0)"}
 
 
 def plot_history(history, *, ax=None, panel="loss", **kwargs):
@@ -240,7 +330,9 @@ def plot_history(history, *, ax=None, panel="loss", **kwargs):
     panel : str, optional
         One of :data:`PANELS`: ``"loss"`` (batch loss, evaluation loss and the task's
         baseline where recorded), ``"grad_norm"`` (before clipping, clipped steps and the
-        threshold), ``"lag_mass"`` and ``"decay"`` (one curve per snapshot, dark early).
+        threshold), ``"lag_mass"`` and ``"decay"`` (one curve per snapshot, dark early),
+        ``"floss"`` (the flossed Lyapunov exponents of a ``--floss`` run:
+        :func:`~gradflow.plot.floss.plot_floss_exponents`).
     **kwargs
         Passed to the main lines' ``Axes.plot`` (``color``, ``linewidth``, ...).
 
@@ -255,6 +347,35 @@ def plot_history(history, *, ax=None, panel="loss", **kwargs):
     ax = axes_or_new(ax)
     _DRAW[panel](doc, ax, kwargs)
     ax.set_xlabel(_XLABEL[panel])
-    if ax.get_legend_handles_labels()[0]:
+    if panel != "floss" and ax.get_legend_handles_labels()[0]:  # floss places its own
         ax.legend(fontsize=7.5, loc="best")
     return ax
+
+
+def plot_floss_exponents(history, *, ax=None, k=None, **kwargs):
+    """The first k exponents of a flossing run against the training step.
+
+    Parameters
+    ----------
+    history : str, os.PathLike or dict
+        A history of ``gradflow train --floss K`` (a file, or the document
+        :func:`load_history` returned); its ``floss`` section (docs/history.md).
+    ax : matplotlib.axes.Axes, optional
+        Where to draw; a new Figure's Axes when omitted (pyplot is never used).
+    k : int, optional
+        How many of the recorded exponents to draw (default: all K flossed).
+    **kwargs
+        Passed to every exponent's ``Axes.plot``; ``color`` is lambda_1's, the later
+        exponents lighter shades of it (default: a sequential ramp, lambda_1 darkest), and
+        ``label`` names lambda_1's line.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        One line per exponent (lambda_1 first) at each flossing step: the training step it
+        followed, the P steps before training at ``-(P - 1), ..., 0`` and shaded; the target
+        dashed; NaN (a gap) for a batch that could not be flossed.  A history without
+        flossing says so in words.
+    """
+    doc = as_history(history)
+    return draw_floss_exponents(doc, axes_or_new(ax), k, **kwargs)

@@ -11,6 +11,7 @@ from matplotlib.figure import Figure
 
 from .. import plot
 from .data import DEFAULT_DESCRIPTION, DEFAULT_STEPS, collect, default_models
+from .pages import flow_map_panel
 from .style import RC
 
 _PNG = {"dpi": 110, "metadata": {"Software": None}}
@@ -42,17 +43,22 @@ def decay_figure(reports):
 
 
 def flow_map_figure(reports):
-    """The (t, T) flow maps of the tanh RNN and the LSTM on one colour scale."""
+    """The (t, T) flow maps of the tanh RNN and the LSTM, as the report draws them.
+
+    Each panel has its own sequential scale and colour bar
+    (:func:`~gradflow.report.pages.flow_map_panel`), so the LSTM's slow decay is not washed
+    out by the RNN's fast one.
+    """
     pick = [r for r in reports if r.label in ("RNN-tanh", "LSTM")]
     fig = Figure(figsize=(12, 5.2), layout="constrained")
     axes = fig.subplots(1, len(pick))
-    vmin, vmax = plot.flow_map_range(*(r.flow for r in pick))
     for ax, r in zip(axes, pick, strict=True):
-        plot.plot_flow_map(r.flow, ax=ax, vmin=vmin, vmax=vmax, colorbar=False)
-        ax.set_title(r.label, color=r.color)
-    plot.flow_map_colorbar(fig, axes, source=axes[-1], fraction=0.04, pad=0.02)
-    fig.suptitle("Gradient flow map over start time t and end time T", fontsize=12,
-                 weight="bold")
+        flow_map_panel(r, ax)
+        lowest = plot.flow_map_range(r.flow)[0]
+        ax.set_title(f"{r.label}: down to $10^{{{lowest:.1f}}}$ over {r.flow.steps} steps",
+                     color=r.color)
+    fig.suptitle("Gradient flow map over start time t and end time T (each panel its own "
+                 "colour scale)", fontsize=12, weight="bold")
     return fig
 
 

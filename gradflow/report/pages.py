@@ -81,14 +81,22 @@ def decay_page(reports, context):
     return fig
 
 
-def flow_map_page(reports):
-    """The (t, T) heatmaps of every cell, each on its own sequential scale and colour bar.
+def flow_map_panel(r, ax):
+    """One report's (t, T) heatmap on its own sequential scale, with its own colour bar.
 
     One shared scale lets the fastest-vanishing cell (hundreds of decades) wash out the
-    others; each panel's own range keeps every cell's structure visible.
+    others; each panel's own range keeps every cell's structure visible.  The flow map page,
+    the PNG dashboard and the gallery all draw their maps with this.
     """
+    plot.plot_flow_map(r.flow, ax=ax, colorbar=False)
+    # a bar as tall as the panel, also where the panels are narrow (the dashboard's row of five)
+    plot.flow_map_colorbar(ax.figure, ax, fraction=0.046, pad=0.02, aspect=30)
+
+
+def flow_map_page(reports):
+    """The (t, T) heatmaps of every cell, each on its own sequential scale and colour bar."""
     shown = cells(reports)
-    fig, _ = panels(shown, lambda r, ax: plot.plot_flow_map(r.flow, ax=ax, colorbar=True),
+    fig, _ = panels(shown, flow_map_panel,
                     r"Gradient flow map: $\log_{10}\|\partial s_T/\partial s_t\|_2$ over start"
                     " time t and end time T (each panel its own scale; pink: exactly 0)")
     return fig
@@ -132,11 +140,9 @@ def dashboard(reports, context):
     right.legend(loc="upper right", fontsize=7.5)
     shown = cells(reports)
     axes = bottom.subplots(1, len(shown), squeeze=False)[0]
-    vmin, vmax = plot.flow_map_range(*(r.flow for r in shown))
     for ax, r in zip(axes, shown, strict=True):
-        plot.plot_flow_map(r.flow, ax=ax, vmin=vmin, vmax=vmax, colorbar=False)
+        flow_map_panel(r, ax)
         ax.set_title(wrap(r.label, 36), color=r.color, fontsize=10)
-    plot.flow_map_colorbar(bottom, axes, source=axes[-1], fraction=0.03, pad=0.01)
     return fig
 
 

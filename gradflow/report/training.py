@@ -35,6 +35,11 @@ def _title(doc):
         bits.append(f"{cfg.get('clip_method', 'norm')} clip {cfg.get('clip')}")
     if cfg.get("seed") is not None:
         bits.append(f"seed {cfg.get('seed')}")
+    floss = doc.get("floss")
+    if isinstance(floss, dict):
+        schedule = floss.get("schedule") or {}
+        bits.append(f"flossing k = {floss.get('k')} (pre:{schedule.get('pre')}, "
+                    f"every:{schedule.get('every')})")
     return f"{doc['label']}: " + ", ".join(b for b in bits if b)
 
 
@@ -63,15 +68,19 @@ def outcome(doc):
     return "; ".join(words)
 
 
+#: The panels of a training page, and of a flossing run's (the flossed exponents below).
+LAYOUT = [["loss", "grad_norm"], ["lag_mass", "decay"]]
+FLOSS_LAYOUT = [["loss", "grad_norm"], ["lag_mass", "decay"], ["floss", "floss"]]
+
+
 def training_page(doc, index=0, color=None):
-    """One page for one history: loss, gradient norm, lag mass, decay."""
+    """One page for one history: loss, gradient norm, lag mass, decay (and flossing)."""
     color = color or history_color(doc, index)
     fig = Figure(figsize=PAGE, layout="constrained")
-    axes = fig.subplots(2, 2)
-    plot_history(doc, ax=axes[0, 0], panel="loss", color=color)
-    plot_history(doc, ax=axes[0, 1], panel="grad_norm", color=color)
-    plot_history(doc, ax=axes[1, 0], panel="lag_mass")
-    plot_history(doc, ax=axes[1, 1], panel="decay")
+    axes = fig.subplot_mosaic(FLOSS_LAYOUT if doc.get("floss") is not None else LAYOUT)
+    for panel, ax in axes.items():
+        plot_history(doc, ax=ax, panel=panel,
+                     **({"color": color} if panel in ("loss", "grad_norm", "floss") else {}))
     fig.suptitle(f"Training: {wrap(_title(doc), 120)}\n{outcome(doc)}", fontsize=11.5,
                  weight="bold")
     return fig

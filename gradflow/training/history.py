@@ -7,12 +7,14 @@ is what ``gradflow train --history`` and :class:`gradflow.torch.Monitor` write.
 
 import json
 import math
+import numbers as _numbers
 from dataclasses import dataclass
 from types import MappingProxyType
 
 import numpy as np
 
 from ..analysis._json import number, numbers
+from ..errors import GradflowError
 from ..io.atomic import atomic_path
 
 #: Identifies a history document.
@@ -21,6 +23,11 @@ HISTORY_VERSION = 1
 #: The version of a history with a ``floss`` section (gradient flossing): version 1 plus that
 #: section, so a reader of version 1 reads it unchanged.
 FLOSS_HISTORY_VERSION = 2
+#: The versions a reader knows.
+HISTORY_VERSIONS = (HISTORY_VERSION, FLOSS_HISTORY_VERSION)
+#: The largest magnitude of a number in a history: larger ones cannot be drawn (a plot's
+#: axis limits, margins and ticks leave float64 near 1.8e308).
+LARGEST_NUMBER = 1e300
 
 
 @dataclass(frozen=True)
@@ -172,3 +179,86 @@ def write_history(path, document):
     with atomic_path(path, suffix=".json") as tmp:
         with open(tmp, "w", encoding="utf-8") as fh:
             json.dump(document, fh, allow_nan=False)
+
+
+class TooLarge(str):
+    """The text of a JSON number beyond float64 (or of an integer too long to convert)."""
+
+
+def parse_large_int(text):
+    """``int(text)``, or :class:`TooLarge` past 300 digits (json.loads's ``parse_int``)."""
+    return TooLarge(text) if len(text.lstrip("-")) > 300 else int(text)
+
+
+def _shown(value):
+    if isinstance(value, TooLarge):
+        digits = len(value.lstrip("-"))
+        return (f"a {digits}-digit integer" if value.lstrip("-").isdigit()
+                else f"{value} (beyond the float64 range)")
+    if isinstance(value, int) and abs(value) >= 10**20:  # str() refuses past 4300 digits
+        return f"a {math.floor(math.log10(abs(value))) + 1}-digit integer"
+    return repr(value)
+
+
+def _number_rule(where, key, value):
+    """Refuse a number that is not finite or too large to draw; return nothing."""
+    if isinstance(value, TooLarge) or (isinstance(value, _numbers.Real)
+                                       and not isinstance(value, bool)
+                                       and math.isfinite(value) and abs(value) > LARGEST_NUMBER):
+        raise GradflowError(f"{where}: {key} is {_shown(value)}; a history's numbers lie "
+                            "within ±1e300 (larger ones cannot be drawn)")
+    if isinstance(value, _numbers.Real) and not math.isfinite(value):
+        raise GradflowError(f"{where}: {key} is {value!r}; a history holds finite numbers "
+                            "(null for a missing one), and gradflow never writes NaN or infinity")
+
+
+def check_numbers(doc, where):
+    """Refuse a non-finite number, or one beyond ±:data:`LARGEST_NUMBER`, anywhere in ``doc``.
+
+    The error names the key: ``"h.json: trace.loss[3] is 1.7e+308; ..."``.
+    """
+    stack = [(key, value) for key, value in reversed(list(doc.items()))]
+    while stack:
+        key, value = stack.pop()
+        if isinstance(value, np.ndarray):
+            value = value.tolist()
+        if isinstance(value, dict):
+            stack.extend((f"{key}.{k}", v) for k, v in reversed(list(value.items())))
+        elif isinstance(value, list | tuple):
+            stack.extend((f"{key}[{i}]", v) for i, v in reversed(list(enumerate(value))))
+        else:
+            _number_rule(where, key, value)
+
+
+def _is_number(value):
+    return isinstance(value, _numbers.Real) and not isinstance(value, bool)
+
+
+def check_step(value, where, key):
+    """A step: an integer >= 0, else GradflowError naming ``key``."""
+    if not isinstance(value, _numbers.Integral) or isinstance(value, bool) or value < 0:
+        raise GradflowError(f"{where}: {key} is {_shown(value)}; steps are integers >= 0")
+
+
+def check_series(values, where, key, *, kind="number"):
+    """A history's list: of numbers (``kind="number"``, null allowed), steps or flags.
+
+    ``kind="step"``: integers >= 0; ``kind="flag"``: true or false.
+    """
+    if not isinstance(values, list | tuple):
+        raise GradflowError(f"{where}: {key} must be a list; got {_shown(values)}")
+    for i, v in enumerate(values):
+        if kind == "step":
+            check_step(v, where, f"{key}[{i}]")
+        elif kind == "flag" and not isinstance(v, bool | np.bool_):
+            raise GradflowError(f"{where}: {key}[{i}] is {_shown(v)}; expected true or false")
+        elif kind == "number" and v is not None and not _is_number(v):
+            raise GradflowError(f"{where}: {key}[{i}] is {_shown(v)}; expected a number or "
+                                "null")
+    return values
+
+
+def check_scalar(value, where, key):
+    """A number or null, else GradflowError naming ``key``."""
+    if value is not None and not _is_number(value):
+        raise GradflowError(f"{where}: {key} is {_shown(value)}; expected a number or null")

@@ -1,0 +1,123 @@
+"""Many cotangent rows at once through one step: ``R J_t`` and ``D = R (ds_t/dxp_t)``.
+
+``xp_t = W_x x_t + b`` (G, n) enters every cell's pre-activations directly, so the rows on the
+step's input are ``R (ds_t/dx_t) = D W_x`` with ``D`` (p, G, n) flattened against ``W_x``
+flattened to (G n, d): one BLAS product for all p rows.  ``D`` is what each cell's VJP calls
+``delta_x``, row by row; here it is formed for p rows from one evaluation of the gates, with
+the few dense parts (the projected LSTM's ``W_hr``, the seed GRU's reset path through
+``W_hh``) as BLAS products.  Cell conventions as in the cell kernel modules.
+"""
+
+import numpy as np
+
+from . import dispatch, gru, lstm
+from ._common import activate, activation_slope, matvec_add
+from ._jit import kernel
+from .lstm import gates, slopes
+from .lstm_projection import PROJECTION
+
+
+@kernel
+def _rnn(act, leak, Wh, xp, s, R, D, work):
+    a = work[0]
+    matvec_add(Wh[0], s, xp[0], a)
+    for i in range(a.shape[0]):
+        d = leak * activation_slope(act, a[i], activate(act, a[i]))
+        for r in range(R.shape[0]):
+            D[r, 0, i] = R[r, i] * d
+
+
+@kernel
+def _lstm(Wh, xp, s, R, D, work, h_size, gm):
+    """Both LSTMs: ``gm`` (p, n) holds the rows on ``M = O tanh(C)`` (for n = h_size, on H)."""
+    n = Wh.shape[1]
+    gates(Wh, xp, s[:h_size], work)
+    for i in range(n):
+        _, gf, gi, gc, go, k = slopes(work, s[h_size + i], i, 1.0)
+        for r in range(R.shape[0]):
+            u = R[r, h_size + i] + gm[r, i] * k
+            D[r, 0, i] = u * gf
+            D[r, 1, i] = u * gi
+            D[r, 2, i] = gm[r, i] * go
+            D[r, 3, i] = u * gc
+
+
+@kernel
+def _gru(reset_after, Wh, bhn, xp, s, R, D, work):
+    n = s.shape[0]
+    p = R.shape[0]
+    gru.gates(reset_after, Wh, bhn, xp, s, work)
+    for i in range(n):
+        Z = work[1, i]
+        Ht = work[2, i]
+        gz = (s[i] - Ht) * Z * (1.0 - Z)
+        g = (1.0 - Z) * (1.0 - Ht * Ht)
+        for r in range(p):
+            D[r, 1, i] = R[r, i] * gz
+            D[r, 2, i] = R[r, i] * g
+    if reset_after:
+        # H~ = tanh(xp_h + R * u): the reset pre-activation's rows are the candidate's times u R'
+        for i in range(n):
+            Rg = work[0, i]
+            w = work[3, i] * Rg * (1.0 - Rg)
+            for r in range(p):
+                D[r, 0, i] = D[r, 2, i] * w
+    else:
+        # H~ = tanh(W_hh (R * h) + xp_h): the rows on R * h are (rows on the candidate) W_hh
+        Q = np.dot(np.ascontiguousarray(D[:, 2, :]), Wh[2])
+        for i in range(n):
+            Rg = work[0, i]
+            w = s[i] * Rg * (1.0 - Rg)
+            for r in range(p):
+                D[r, 0, i] = Q[r, i] * w
+
+
+@kernel
+def input_deltas(cell_id, option, Wh, bhn, xp, s, R, D, work):
+    """Write ``D[r] = R[r] (ds_t/dxp_t)`` (p, G, n) for the step leaving ``s = s_{t-1}``."""
+    if cell_id == dispatch.RNN:
+        _rnn(option[0], option[1], Wh, xp, s, R, D, work)
+    elif cell_id == dispatch.LSTM:
+        h_size = Wh.shape[2]
+        if option[0] == 0:
+            _lstm(Wh, xp, s, R, D, work, h_size, np.ascontiguousarray(R[:, :h_size]))
+        else:
+            # H = W_hr M: the rows on M are R_h W_hr = R_h (W_hr^T)^T
+            gm = np.dot(np.ascontiguousarray(R[:, :h_size]), Wh[PROJECTION].T)
+            _lstm(Wh, xp, s, R, D, work, h_size, gm)
+    else:
+        _gru(option[0], Wh, bhn, xp, s, R, D, work)
+
+
+@kernel
+def rows_times_jacobian_buffers(cell_id, option, Wh, p, m, n):
+    """Work arrays of :func:`rows_times_jacobian` for p rows of width m."""
+    halves = cell_id == dispatch.LSTM and option[0] == 0
+    h = Wh.shape[2]
+    return (np.empty((0, 0) if halves else (m, m)), np.empty((m, h) if halves else (0, 0)),
+            np.empty((h, p) if halves else (0, 0)), np.empty(n), np.empty(n),
+            np.empty((m, p)))
+
+
+@kernel
+def rows_times_jacobian(cell_id, option, Wh, bhn, xp, s, Rt, work, buffers):
+    """``Rt <- J_t^T Rt`` in place: p rows ``R = Rt^T`` carried back one step, ``R <- R J_t``.
+
+    The rows are kept transposed, (m, p), so that each block of the state is a contiguous
+    slice of them.  One BLAS product, J_t the exact Jacobian of the step leaving ``s``; for
+    the LSTM only its dense left half (the right half is diagonal: the additive cell path).
+    """
+    J, JL, top, diag_h, diag_c, back = buffers
+    p = Rt.shape[1]
+    if cell_id == dispatch.LSTM and option[0] == 0:
+        n = Wh.shape[1]
+        lstm.jacobian_blocks(Wh, xp, s, JL, diag_h, diag_c, 1.0, work)
+        np.dot(JL.T, Rt, top)
+        for i in range(n):
+            for r in range(p):
+                Rt[n + i, r] = diag_h[i] * Rt[i, r] + diag_c[i] * Rt[n + i, r]
+        Rt[:n] = top
+    else:
+        dispatch.jacobian(cell_id, option, Wh, bhn, xp, s, J, work)
+        np.dot(J.T, Rt, back)
+        Rt[:, :] = back

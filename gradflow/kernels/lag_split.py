@@ -1,0 +1,94 @@
+"""The loss terms' cotangents carried back together, for the split of gradients by lag.
+
+Splitting a weight gradient by the lag between a loss term's step and the step where the
+weight acts needs every term's cotangent at every step on its own (their sum is the ordinary
+backward pass).  Here the P terms are the rows of one matrix ``R`` (P, m) carried back through
+a cell's trajectory in one sweep: ``R <- R J_t`` and the rows on the step's input projection
+``D = R (ds_t/dxp_t)`` are BLAS products (:mod:`.input_rows`), where a term at a time would be
+P vector-Jacobian products per step.  Each step also records what its weight gradients need
+besides ``D``: the recurrent inputs and gate values of the cell's VJP (independent of the
+cotangent), so the analysis layer can form every lag's weight gradient as batched products.
+
+Time indexing as in :mod:`gradflow.kernels.trajectory`.
+"""
+
+import numpy as np
+
+from . import dispatch
+from ._jit import kernel
+from .input_rows import input_deltas, rows_times_jacobian, rows_times_jacobian_buffers
+from .trajectory import input_projection
+
+
+@kernel
+def carry_terms(cell_id, option, Wh, Wx, b, bhn, X, S, inject, lags, rows_in, by_lag, rec_in,
+                gate_values, hidden_deltas, h_by_lag):
+    """Carry P term rows back along one trajectory; record each step's factors.
+
+    Parameters
+    ----------
+    inject : (T, P, w) float64
+        The terms' cotangents arriving directly on the first w entries of ``S[t + 1]`` (a
+        loss on the outputs; for a stacked layer, the rows from the layer above).
+    lags : (T, P) int64
+        The lag at which term r counts the contribution of step t + 1 (``lags[t, r]``).
+    rows_in : (T, P, d) float64
+        Out: the rows on ``X[t]`` (what reaches the layer below, or the inputs).
+    by_lag : (T, G, n, T) float64
+        Added to: ``by_lag[l, :, :, t]`` sums the terms' rows on the input projection of
+        step t + 1 (the VJP's ``delta_x``) over the terms that count it at lag l.
+    rec_in : (H, T, k) float64
+        Out: the VJP's recurrent inputs of step t + 1 (``W_gh``'s gradient is
+        ``delta_h[g] rec_in[g]^T``); the rows of blocks past the gates (a projection's) hold
+        zeros: theirs depend on the cotangent (``h_by_lag``).
+    gate_values : (T, 4, n) float64
+        Out: the cell's gate values at step t + 1 (the kernels' ``work``).
+    hidden_deltas : (T, H, n) float64
+        Out: the VJP's ``delta_h`` for a zero cotangent, nonzero only in blocks that do not
+        depend on it (a projection's ``M = O tanh(C)``).
+    h_by_lag : (T, T, k) float64, or zero-length
+        Added to: ``h_by_lag[l, t]`` sums the terms' rows on the hidden part of ``S[t + 1]``
+        (a projection's ``rec_in``) over the terms that count step t + 1 at lag l.
+    """
+    T = X.shape[0]
+    G, n = b.shape
+    P = inject.shape[1]
+    m = S.shape[1]
+    d = Wx.shape[2]
+    w = inject.shape[2]
+    k_h = Wh.shape[2]
+    work = np.empty((4, n))
+    xp = np.empty((G, n))
+    Rt = np.zeros((m, P))  # the term rows, transposed
+    D = np.empty((P, G, n))
+    Wx_flat = np.ascontiguousarray(Wx).reshape(G * n, d)
+    buffers = rows_times_jacobian_buffers(cell_id, option, Wh, P, m, n)
+    zero = np.zeros(m)
+    back = np.empty(m)
+    dx = np.empty((G, n))
+    rec = np.empty((Wh.shape[0], k_h))
+    for t in range(T, 0, -1):
+        for i in range(w):
+            for r in range(P):
+                Rt[i, r] += inject[t - 1, r, i]
+        if h_by_lag.shape[0] == T:
+            for r in range(P):
+                lag = lags[t - 1, r]
+                for j in range(k_h):
+                    h_by_lag[lag, t - 1, j] += Rt[j, r]
+        input_projection(Wx, b, X[t - 1], xp)
+        input_deltas(cell_id, option, Wh, bhn, xp, S[t - 1], Rt.T, D, work)
+        for r in range(P):
+            lag = lags[t - 1, r]
+            for g in range(G):
+                for i in range(n):
+                    by_lag[lag, g, i, t - 1] += D[r, g, i]
+        np.dot(D.reshape(P, G * n), Wx_flat, rows_in[t - 1])
+        dispatch.vjp(cell_id, option, Wh, bhn, xp, S[t - 1], zero, back, dx,
+                     hidden_deltas[t - 1], rec, work)
+        for g in range(Wh.shape[0]):
+            for j in range(k_h):
+                rec_in[g, t - 1, j] = rec[g, j] if g < G else 0.0
+        gate_values[t - 1] = work
+        rows_times_jacobian(cell_id, option, Wh, bhn, xp, S[t - 1], Rt, work, buffers)
+
