@@ -19,7 +19,7 @@ import numpy as np
 
 from . import dispatch
 from ._common import rmatvec_add
-from ._jit import kernel
+from ._jit import inline_kernel, kernel
 from .trajectory import input_projection
 
 
@@ -107,7 +107,7 @@ def backpropagate(cell_id, option, Wh, Wx, b, bhn, X, S, G, state_grads, carried
             state_grads[t, i] = back[i] + (G[t - 1, i] if t > 0 else 0.0)
 
 
-@kernel
+@inline_kernel
 def backward(cell_id, option, Wh, Wx, b, bhn, bhn_gate, X, S, G, dWh, dWx, db, dbhn,
              state_grads, input_grads):
     """One backward pass over a stored trajectory: :func:`backpropagate` with the weights.
@@ -163,7 +163,7 @@ def backward_by_lag(cell_id, option, Wh, Wx, b, bhn, bhn_gate, X, S, G, dWh, dWx
             k -= 1
 
 
-@kernel
+@inline_kernel
 def batch_backward(cell_id, option, Wh, Wx, b, bhn, bhn_gate, X, S, G, dWh, dWx, db, dbhn,
                    state_grads, input_grads):
     """``backward`` for every sequence of a batch, weight gradients summed over the batch."""
@@ -172,7 +172,7 @@ def batch_backward(cell_id, option, Wh, Wx, b, bhn, bhn_gate, X, S, G, dWh, dWx,
                  state_grads[i], input_grads[i])
 
 
-@kernel
+@inline_kernel
 def batch_backward_by_lag(cell_id, option, Wh, Wx, b, bhn, bhn_gate, X, S, G, dWh, dWx, db,
                           dbhn):
     """``backward_by_lag`` for every sequence of a batch, summed over the batch."""

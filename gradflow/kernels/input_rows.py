@@ -11,8 +11,8 @@ the few dense parts (the projected LSTM's ``W_hr``, the seed GRU's reset path th
 import numpy as np
 
 from . import dispatch, gru, lstm
-from ._common import activate, activation_slope, matvec_add
-from ._jit import kernel
+from ._common import activate, activation_slope, copy_into, matvec_add
+from ._jit import inline_kernel, kernel
 from .lstm import gates, slopes
 from .lstm_projection import PROJECTION
 
@@ -72,7 +72,7 @@ def _gru(reset_after, Wh, bhn, xp, s, R, D, work):
                 D[r, 0, i] = Q[r, i] * w
 
 
-@kernel
+@inline_kernel
 def input_deltas(cell_id, option, Wh, bhn, xp, s, R, D, work):
     """Write ``D[r] = R[r] (ds_t/dxp_t)`` (p, G, n) for the step leaving ``s = s_{t-1}``."""
     if cell_id == dispatch.RNN:
@@ -89,7 +89,7 @@ def input_deltas(cell_id, option, Wh, bhn, xp, s, R, D, work):
         _gru(option[0], Wh, bhn, xp, s, R, D, work)
 
 
-@kernel
+@inline_kernel
 def rows_times_jacobian_buffers(cell_id, option, Wh, p, m, n):
     """Work arrays of :func:`rows_times_jacobian` for p rows of width m."""
     halves = cell_id == dispatch.LSTM and option[0] == 0
@@ -99,7 +99,7 @@ def rows_times_jacobian_buffers(cell_id, option, Wh, p, m, n):
             np.empty((m, p)))
 
 
-@kernel
+@inline_kernel
 def rows_times_jacobian(cell_id, option, Wh, bhn, xp, s, Rt, work, buffers):
     """``Rt <- J_t^T Rt`` in place: p rows ``R = Rt^T`` carried back one step, ``R <- R J_t``.
 
@@ -116,8 +116,8 @@ def rows_times_jacobian(cell_id, option, Wh, bhn, xp, s, Rt, work, buffers):
         for i in range(n):
             for r in range(p):
                 Rt[n + i, r] = diag_h[i] * Rt[i, r] + diag_c[i] * Rt[n + i, r]
-        Rt[:n] = top
+        copy_into(top, Rt[:n])
     else:
         dispatch.jacobian(cell_id, option, Wh, bhn, xp, s, J, work)
         np.dot(J.T, Rt, back)
-        Rt[:, :] = back
+        copy_into(back, Rt)

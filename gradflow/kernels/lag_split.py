@@ -15,6 +15,7 @@ Time indexing as in :mod:`gradflow.kernels.trajectory`.
 import numpy as np
 
 from . import dispatch
+from ._common import copy_into
 from ._jit import kernel
 from .input_rows import input_deltas, rows_times_jacobian, rows_times_jacobian_buffers
 from .trajectory import input_projection
@@ -89,6 +90,6 @@ def carry_terms(cell_id, option, Wh, Wx, b, bhn, X, S, inject, lags, rows_in, by
         for g in range(Wh.shape[0]):
             for j in range(k_h):
                 rec_in[g, t - 1, j] = rec[g, j] if g < G else 0.0
-        gate_values[t - 1] = work
+        copy_into(work, gate_values[t - 1])
         rows_times_jacobian(cell_id, option, Wh, bhn, xp, S[t - 1], Rt, work, buffers)
 

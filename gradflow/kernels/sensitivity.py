@@ -16,14 +16,15 @@ import math
 
 import numpy as np
 
-from ._jit import kernel
+from ._common import copy_into
+from ._jit import inline_kernel, kernel
 from .input_rows import input_deltas, rows_times_jacobian, rows_times_jacobian_buffers
 from .norm_estimator import PROBES, log10_norm, new_estimator, new_rectangular_estimator
 from .scaling import LOG10_2, in_range, peak, renormalise, sum_squares
 from .trajectory import input_projection
 
 
-@kernel
+@inline_kernel
 def _rescale(R, exponent):
     """Renormalise ``R`` exactly (:func:`~.scaling.renormalise`); return the new exponent."""
     if not np.isfinite(peak(R)):
@@ -43,7 +44,7 @@ def gram_log2_norm(A, exponent):
     return 0.5 * math.log2(top) + exponent
 
 
-@kernel
+@inline_kernel
 def _add_scaled(Rt, cols, rows, rows_exponent, exponent):
     """``Rt[:cols] += rows^T * 2^(rows_exponent - exponent)``, rescaling Rt when rows are larger.
 
@@ -62,13 +63,13 @@ def _add_scaled(Rt, cols, rows, rows_exponent, exponent):
     return exponent
 
 
-@kernel
+@inline_kernel
 def gram_estimator(p):
     """Work arrays of :func:`gram_log2` for Gram matrices (p, p), start block seeded."""
     return new_estimator(p, min(PROBES, p))
 
 
-@kernel
+@inline_kernel
 def gram_log2(gram, exponent, estimator, stats):
     """``0.5 log2 lambda_max(gram) + exponent/2``: ``log2 ||A||_2`` for ``gram = A A^T``.
 
@@ -82,13 +83,13 @@ def gram_log2(gram, exponent, estimator, stats):
     return 0.5 * (log10_lam / LOG10_2 + exponent)
 
 
-@kernel
+@inline_kernel
 def rows_estimator(width, p):
     """Work arrays of :func:`rows_log2` for the transposed rows (width, p) of p rows."""
     return new_rectangular_estimator(max(width, 1), p, min(PROBES, p))
 
 
-@kernel
+@inline_kernel
 def rows_log2(Rt, exponent, estimator, stats, spare):
     """``log2 ||Rt||_2 + exponent`` of transposed rows ``Rt`` (width, p), warm-started.
 
@@ -99,7 +100,7 @@ def rows_log2(Rt, exponent, estimator, stats, spare):
     """
     frobenius2 = sum_squares(Rt)
     if not in_range(frobenius2):
-        spare[:, :] = Rt
+        copy_into(Rt, spare)
         Rt = spare
     return log10_norm(Rt, frobenius2, 0.0, estimator, stats) / LOG10_2 + exponent
 
@@ -163,7 +164,6 @@ def carry_rows(cell_id, option, Wh, Wx, b, bhn, X, S, R, exponent, inject, injec
     D = np.empty((p, G, n))
     Wx_flat = np.ascontiguousarray(Wx).reshape(G * n, d)
     rows_in = np.empty((p, d))
-    gram = np.empty((p, p))
     Rt = np.ascontiguousarray(R.T)  # the rows transposed: each state block a slice
     spare = np.empty((m, p))
     estimators = (rows_estimator(m, p), rows_estimator(h_size, p),
@@ -176,8 +176,7 @@ def carry_rows(cell_id, option, Wh, Wx, b, bhn, X, S, R, exponent, inject, injec
         # (for a stack, the Jacobian with respect to the state the network holds between
         # steps); the rows injected from the layer above at this step come after
         if state_gram.shape[0] == T + 1:
-            np.dot(Rt.T, Rt, gram)
-            state_gram[t] = gram
+            np.dot(Rt.T, Rt, state_gram[t])
             state_gram_exp[t] = 2 * e
         if state_log2.shape[0] == T + 1:
             state_log2[t] = rows_log2(Rt, e, estimators[0], stats, spare)
@@ -198,13 +197,13 @@ def carry_rows(cell_id, option, Wh, Wx, b, bhn, X, S, R, exponent, inject, injec
         input_projection(Wx, b, X[t - 1], xp)
         if need_inputs:
             input_deltas(cell_id, option, Wh, bhn, xp, S[t - 1], Rt.T, D, work)
-            np.dot(D.reshape(p, G * n), Wx_flat, rows_in)
+            out = input_rows[t - 1] if input_rows.shape[0] == T else rows_in
+            np.dot(D.reshape(p, G * n), Wx_flat, out)
             if input_log2.shape[0] == T:
-                input_log2[t - 1] = gram_log2_norm(rows_in, e)
+                input_log2[t - 1] = gram_log2_norm(out, e)
             if input_rows.shape[0] == T:
-                input_rows[t - 1] = rows_in
                 input_exp[t - 1] = e
         rows_times_jacobian(cell_id, option, Wh, bhn, xp, S[t - 1], Rt, work, buffers)
         e = _rescale(Rt, e)
-    R[:, :] = Rt.T
+    copy_into(Rt.T, R)
     exponent[0] = e
