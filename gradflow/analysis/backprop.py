@@ -178,13 +178,27 @@ def split_by_lag(c, own, S, inject, lags):
     lag_split.carry_terms(*args, own, S, np.ascontiguousarray(inject),
                           np.ascontiguousarray(lags, dtype=np.int64), rows_in, by_lag, rec_in,
                           gate_values, hidden_deltas, h_by_lag)
-    dWx = (by_lag.reshape(T, G * n, T) @ own).reshape(T, G, n, -1)
+    d = own.shape[1]
+    # each lag's products over the steps where some term counts it (for a forward cell and a
+    # loss at every step, lag l has T - l of them: half the flops of the full products)
+    flat = by_lag.reshape(T, G * n, T)
+    live = np.any(flat != 0.0, axis=1)
+    spans = [(int(k[0]), int(k[-1]) + 1) if k.size else None
+             for k in (np.flatnonzero(row) for row in live)]
+    dWx = np.zeros((T, G, n, d))
+    for lag, span in enumerate(spans):
+        if span is not None:
+            dWx[lag] = (flat[lag, :, span[0]:span[1]] @ own[span[0]:span[1]]).reshape(G, n, d)
     db = by_lag.sum(axis=3)
     gate = bhn_gate(c)
     if gate >= 0:  # reset_after: the candidate's recurrent part is scaled by the reset gate
         by_lag[:, gate] *= gate_values[:, 0, :].T
     dWh = np.zeros((T, H, n, k_h))
-    dWh[:, :G] = by_lag @ rec_in[:G]
+    for lag, span in enumerate(spans):
+        if span is not None:
+            lo, hi = span
+            for g in range(G):
+                np.matmul(by_lag[lag, g, :, lo:hi], rec_in[g, lo:hi], out=dWh[lag, g])
     dbhn = by_lag[:, gate].sum(axis=2) if gate >= 0 else np.zeros((T, n))
     for g in range(G, H):  # blocks past the gates: delta_h fixed per step, rec_in the rows on h
         dWh[:, g] = hidden_deltas[:, g, :].T @ h_by_lag

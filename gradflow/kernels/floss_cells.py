@@ -4,11 +4,13 @@ Codes and the ``option`` pair ``(code, leak)`` as in :mod:`gradflow.kernels.disp
 projected LSTM has no second-order pieces here).  ``tangent`` is the step's Jacobian-vector
 product along k directions (state directions ``V`` and input directions already projected,
 ``dXP[g] = W_gx X``), keeping in ``gates``, ``D`` and ``aux`` what the adjoint needs;
-``tangent_adjoint`` is the gradient of ``<U, tangent>`` with respect to the weights, the state,
-the input projection and the directions: what backpropagation through a chain of ``J_t Q``
-products needs.  The recurrent weights' gradients come out as rows: ``left`` (k + 1,
-``left_width``) against the rows ``(V_h^T; h^T)``, and for the GRU ``seed`` also ``left2``
-against ``right2`` for ``W_hh`` (:func:`flush`).  Adding a cell means one more module and branch.
+``tangent_adjoint`` is the gradient of ``<U, tangent> + <lam, step>`` with respect to the
+weights, the state, the input projection and the directions: what backpropagation through a
+chain of ``J_t Q`` products needs, with backpropagation through time (``lam``, the gradient
+reaching the step's output) in the same sweep.  The recurrent weights' gradients come out as
+rows: ``left`` (k + 1, ``left_width``) against the rows ``(V_h^T; h^T)``, and for the GRU
+``seed`` also ``left2`` against ``right2`` for ``W_hh`` (:func:`flush`).  Adding a cell means
+one more module and branch.
 """
 
 import numpy as np

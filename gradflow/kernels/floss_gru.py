@@ -31,7 +31,6 @@ and the candidate's, ``(g; ahbar)`` with right factors ``(du^T; u^T)``, go to ``
 ``right2``.  ``dW_gh`` is left to :mod:`gradflow.kernels.floss`.
 """
 
-
 import numpy as np
 
 from ._jit import kernel
@@ -89,8 +88,8 @@ def tangent_adjoint(reset_after, Wh, s, gates, D, aux, U, V, lam, left, left2, r
         Z = gates[1, i]
         Ht = gates[2, i]
         q = gates[3, i]
-        dZ_ = Z * (1.0 - Z)
-        dHt = 1.0 - Ht * Ht
+        Z_slope = Z * (1.0 - Z)
+        Ht_slope = 1.0 - Ht * Ht
         Zbar = lam[i] * (s[i] - Ht)
         Htbar = lam[i] * (1.0 - Z)
         hbar = lam[i] * Z
@@ -98,12 +97,12 @@ def tangent_adjoint(reset_after, Wh, s, gates, D, aux, U, V, lam, left, left2, r
         for j in range(k):
             Dh = aux[i, j] if reset_after else D[2, i, j]
             u = U[i, j]
-            dZ = dZ_ * D[1, i, j]
-            Zbar += u * ((1.0 - 2.0 * Z) * D[1, i, j] * (s[i] - Ht) + V[i, j] - dHt * Dh)
+            dZ = Z_slope * D[1, i, j]
+            Zbar += u * ((1.0 - 2.0 * Z) * D[1, i, j] * (s[i] - Ht) + V[i, j] - Ht_slope * Dh)
             Htbar -= u * (dZ + 2.0 * Ht * (1.0 - Z) * Dh)
             hbar += u * dZ
-            g = u * (1.0 - Z) * dHt
-            left[j, n + i] = u * (s[i] - Ht) * dZ_
+            g = u * (1.0 - Z) * Ht_slope
+            left[j, n + i] = u * (s[i] - Ht) * Z_slope
             Vbar[i, j] = u * Z
             if reset_after:
                 dR = R * (1.0 - R) * D[0, i, j]
@@ -115,7 +114,7 @@ def tangent_adjoint(reset_after, Wh, s, gates, D, aux, U, V, lam, left, left2, r
                 left2[j, i] = g
             if inputs_move:
                 dXPbar[2, i, j] = g
-        ahbar = Htbar * dHt
+        ahbar = Htbar * Ht_slope
         dxp[2, i] = ahbar
         ds[i] = hbar
         if reset_after:
@@ -126,7 +125,7 @@ def tangent_adjoint(reset_after, Wh, s, gates, D, aux, U, V, lam, left, left2, r
             left[k, i] = Rbar * R * (1.0 - R)
         else:
             left2[k, i] = ahbar
-        left[k, n + i] = Zbar * dZ_
+        left[k, n + i] = Zbar * Z_slope
     if not reset_after:
         np.dot(left2, Wh[2], tmp)  # (ubar_t^T; ubar)
         for i in range(n):

@@ -27,7 +27,6 @@ The forward :func:`tangent` keeps the gate values (and ``tC``) in ``gates`` and 
 and ``ds_h`` in one product; ``dW_gh`` is left to :mod:`gradflow.kernels.floss`.
 """
 
-
 import numpy as np
 
 from ._jit import kernel
