@@ -646,3 +646,59 @@ def inputs_subarray_dtype(tmp):
     _raw_npy(tmp / "x.npy", "{'descr': ('<f8', (3,)), 'fortran_order': False, 'shape': (10,), }",
              b"\x00" * 240)
     return ["decay", _good(tmp), "--inputs", "x.npy"]
+
+
+def torch_state_meta(tmp):
+    """A meta tensor: a shape without values (what ``device="meta"`` builds)."""
+    torch = _torch()
+    state = torch.nn.RNN(2, 3).state_dict()
+    state["weight_hh_l0"] = torch.empty(3, 3, device="meta")
+    torch.save(state, tmp / "m.pt")
+    return ["import-torch", "m.pt", "-o", "w.npz"]
+
+
+def torch_state_nested(tmp):
+    import warnings
+
+    torch = _torch()
+    state = torch.nn.RNN(2, 3).state_dict()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # torch: the strided nested layout is a prototype
+        state["weight_hh_l0"] = torch.nested.nested_tensor([torch.zeros(3)] * 3)
+    torch.save(state, tmp / "m.pt")
+    return ["import-torch", "m.pt", "-o", "w.npz"]
+
+
+def _history(tmp, trace='"step": [1, 2, 3], "loss": [1.0, 0.7, 0.5]', extra=""):
+    (tmp / "h.json").write_text('{"format": "gradflow-train-history", '
+                                f'"trace": {{{trace}}}{extra}}}')
+    return ["report", "--history", "h.json", "-o", "r.pdf"]
+
+
+def report_history_text_loss(tmp):
+    return _history(tmp, '"step": [1, 2, 3], "loss": [1.0, "0.7", 0.5]')
+
+
+def report_history_text_curve(tmp):
+    return _history(tmp, extra=', "snapshots": [{"step": 0, "decay": '
+                               '{"log10_norm2": [0.0, "low", -2.0]}}]')
+
+
+def report_history_huge_loss(tmp):
+    return _history(tmp, '"step": [1, 2, 3], "loss": [1.0, 1.7e308, 0.5]')
+
+
+def report_history_huge_step(tmp):
+    return _history(tmp, f'"step": [1, 2, 1{"0" * 400}], "loss": [1.0, 0.7, 0.5]')
+
+
+def report_history_version(tmp):
+    return _history(tmp, extra=', "version": 99')
+
+
+def report_history_negative_step(tmp):
+    return _history(tmp, '"step": [-1, 0, 1], "loss": [1.0, 0.7, 0.5]')
+
+
+def report_history_config_null(tmp):
+    return _history(tmp, extra=', "config": null')

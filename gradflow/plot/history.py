@@ -118,7 +118,7 @@ def check_history(doc, where="history", *, label="history"):
 
     Only ``format`` and ``trace`` (with ``step`` and ``loss``) are required; a key that is
     there must hold what docs/history.md says (``config: null`` is refused, not read as
-    empty).  Every number must be finite and within ±1e300; steps are integers >= 0;
+    empty).  Every number must be finite and at most 1e300 in magnitude; steps are integers >= 0;
     ``version`` is one this gradflow reads.
     """
     path = where

@@ -202,11 +202,15 @@ def _shown(value):
 
 def _number_rule(where, key, value):
     """Refuse a number that is not finite or too large to draw; return nothing."""
-    if isinstance(value, TooLarge) or (isinstance(value, _numbers.Real)
-                                       and not isinstance(value, bool)
-                                       and math.isfinite(value) and abs(value) > LARGEST_NUMBER):
-        raise GradflowError(f"{where}: {key} is {_shown(value)}; a history's numbers lie "
-                            "within ±1e300 (larger ones cannot be drawn)")
+    if isinstance(value, _numbers.Integral) and not isinstance(value, bool):
+        too_large = abs(value) > LARGEST_NUMBER  # exact: an int past float64 is no error here
+    else:
+        too_large = isinstance(value, TooLarge) or (
+            isinstance(value, _numbers.Real) and math.isfinite(value)
+            and abs(value) > LARGEST_NUMBER)
+    if too_large:
+        raise GradflowError(f"{where}: {key} is {_shown(value)}; a history's numbers are at "
+                            "most 1e300 in magnitude (larger ones cannot be drawn)")
     if isinstance(value, _numbers.Real) and not math.isfinite(value):
         raise GradflowError(f"{where}: {key} is {value!r}; a history holds finite numbers "
                             "(null for a missing one), and gradflow never writes NaN or infinity")
