@@ -35,13 +35,18 @@ def _full_disk(fh, *args, **kwargs):
     raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
 
 
+def _write_pair(tmp_path, a_text, b_text):
+    """Write a.txt and b.txt in tmp_path as one atomic pair."""
+    with atomic_paths([tmp_path / "a.txt", tmp_path / "b.txt"]) as (a, b):
+        open(a, "w").write(a_text)
+        open(b, "w").write(b_text)
+
+
 def test_a_failed_second_rename_undoes_the_first(tmp_path, monkeypatch):
     calls = _failing_replace(monkeypatch, "b.txt")
     with pytest.raises(gf.GradflowError, match=r"b\.txt: cannot write: No space left on "
                                                "device; nothing was written"):
-        with atomic_paths([tmp_path / "a.txt", tmp_path / "b.txt"]) as (a, b):
-            open(a, "w").write("A")
-            open(b, "w").write("B")
+        _write_pair(tmp_path, "A", "B")
     assert calls == ["a.txt", "b.txt"]  # the first rename did happen, and was undone
     assert os.listdir(tmp_path) == []
 
@@ -51,9 +56,7 @@ def test_a_failed_second_rename_restores_the_old_first_file(tmp_path, monkeypatc
     (tmp_path / "b.txt").write_text("old B")
     _failing_replace(monkeypatch, "b.txt", errno.EFBIG)
     with pytest.raises(gf.GradflowError, match="b.txt: cannot write: File too large"):
-        with atomic_paths([tmp_path / "a.txt", tmp_path / "b.txt"]) as (a, b):
-            open(a, "w").write("new A")
-            open(b, "w").write("new B")
+        _write_pair(tmp_path, "new A", "new B")
     assert sorted(os.listdir(tmp_path)) == ["a.txt", "b.txt"]
     assert (tmp_path / "a.txt").read_text() == "old A"
     assert (tmp_path / "b.txt").read_text() == "old B"
@@ -61,9 +64,7 @@ def test_a_failed_second_rename_restores_the_old_first_file(tmp_path, monkeypatc
 
 def test_both_files_are_renamed_on_success(tmp_path):
     (tmp_path / "a.txt").write_text("old A")
-    with atomic_paths([tmp_path / "a.txt", tmp_path / "b.txt"]) as (a, b):
-        open(a, "w").write("new A")
-        open(b, "w").write("new B")
+    _write_pair(tmp_path, "new A", "new B")
     assert sorted(os.listdir(tmp_path)) == ["a.txt", "b.txt"]
     assert (tmp_path / "a.txt").read_text() == "new A"
     assert (tmp_path / "b.txt").read_text() == "new B"

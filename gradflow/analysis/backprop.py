@@ -14,7 +14,8 @@ from ..kernels import lag_split
 from ._json import number, numbers
 from .clipping import gradient_norm
 
-__all__ = ["BPTTResult", "bhn_gate", "check_grad_out", "lag_norms", "readonly", "split_by_lag"]
+__all__ = ["BPTTResult", "bhn_gate", "check_grad_out", "lag_norms", "readonly", "split_by_lag",
+           "split_bytes"]
 
 
 def readonly(a):
@@ -152,6 +153,18 @@ def check_grad_out(grad_out, shape, *, expected=None):
         where = tuple(int(i) for i in np.argwhere(bad)[0])
         raise GradflowError(f"grad_out holds a non-finite value ({a[where]}) at index {where}")
     return a
+
+
+def split_bytes(c, T, P):
+    """Memory of :func:`split_by_lag` for one cell over T steps and P loss terms (bytes).
+
+    The lag-by-step rows on the input projection (T^2 G n), the terms' cotangents arriving and
+    their rows on the inputs (T P (m + d)), a projection's rows on h by lag (T^2 p) and the
+    split itself (T x the weights).
+    """
+    G, n, d = len(c.gates), c.hidden, c.inputs
+    extra = T * T * c.output_size if c.output_size != n else 0
+    return 8 * (T * T * G * n + T * P * (c.state_size + d) + extra + T * c.parameter_count)
 
 
 def split_by_lag(c, own, S, inject, lags):

@@ -19,7 +19,7 @@ from ..kernels import bptt as kernels
 from ..kernels.trajectory import run
 from ..resources import require_memory
 from ._pool import SequencePool
-from .backprop import BPTTResult, bhn_gate, check_grad_out, lag_norms, split_by_lag
+from .backprop import BPTTResult, bhn_gate, check_grad_out, lag_norms, split_by_lag, split_bytes
 from .backprop import readonly as _readonly
 from .clipping import gradient_norm
 from .network_bptt import network_bptt
@@ -125,9 +125,9 @@ class Trajectories:
         Gn, n = args[4].shape
         per_lag = Gn * n * (n + d + 1) + n
         terms = [np.flatnonzero(np.any(g != 0.0, axis=1)) for g in G]
-        # all terms in one sweep of BLAS products (memory ~ T x terms x gate width), unless
-        # that needs far more memory than the term-by-term kernel (T x the weights)
-        together = 8 * T * max(map(len, terms), default=0) * (4 * Gn * n + model.state_size)
+        # all terms in one sweep of BLAS products, unless that needs far more memory than
+        # the term-by-term kernel (T x the weights)
+        together = split_bytes(model, T, max(map(len, terms), default=0))
         if together <= max(4 * 8 * T * per_lag, TOGETHER_BYTES):
             return self._split_together(G, terms)
         require_memory(8 * T * per_lag,
@@ -144,8 +144,7 @@ class Trajectories:
         """:meth:`gradients_by_lag` with every sequence's terms carried back together."""
         model = self.model
         B, T, m = G.shape
-        require_memory(8 * T * max(map(len, terms)) * (4 * len(model.gates) * model.hidden + m)
-                       + 8 * T * T * len(model.gates) * model.hidden,
+        require_memory(split_bytes(model, T, max(map(len, terms))),
                        f"the split by lag of the gradients of {model.describe()} over {T} steps")
         total = {name: np.zeros((T,) + np.shape(w)) for name, w in model.weights.items()}
         steps = np.arange(1, T + 1)

@@ -27,7 +27,7 @@ from ..io.arrays import as_inputs, as_state
 from ..kernels import bptt as kernels
 from ..resources import require_memory
 from ..validation import boolean
-from .backprop import BPTTResult, bhn_gate, check_grad_out, readonly, split_by_lag
+from .backprop import BPTTResult, bhn_gate, check_grad_out, readonly, split_by_lag, split_bytes
 
 __all__ = ["network_bptt"]
 
@@ -89,8 +89,7 @@ def _by_lag(net, runs, grad_out):
     cells = dict(zip(net.state_slices(), net.cells, strict=True))
     terms = np.flatnonzero(np.any(grad_out != 0.0, axis=1))
     P = terms.shape[0]
-    widest = max(c.hidden * len(c.gates) + c.state_size for c in net.cells)
-    require_memory(8 * T * max(P, 1) * (2 * widest + net.inputs) + 8 * T * T * widest,
+    require_memory(sum(split_bytes(c, T, P) for c in net.cells),
                    f"the split by lag of the gradients of {net.describe()} over {T} steps")
     out = {}
     if P == 0:
