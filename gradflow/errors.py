@@ -1,4 +1,4 @@
-"""The one exception type that gradflow raises for bad input."""
+"""The one exception type that gradflow raises for bad input, and how its messages begin."""
 
 
 class GradflowError(ValueError):
@@ -36,3 +36,16 @@ class GradientOverflowError(GradflowError):
     def __init__(self, message, step=None):
         super().__init__(message)
         self.step = step
+
+
+def source_prefix(source):
+    """``"W.npz: "`` for a thing read from the file ``W.npz``, else ``""``: a message's start."""
+    return f"{source}: " if source else ""
+
+
+def named(model):
+    """:func:`source_prefix` of a model (cell or network).
+
+    Every message about a model's numbers begins with it, so a failure names the file behind it.
+    """
+    return source_prefix(getattr(model, "source", None))

@@ -1,4 +1,4 @@
-"""A cell knows the file it was read from; errors of the spectral analyses start with it."""
+"""A model knows the file it was read from; errors about its numbers start with it."""
 
 import numpy as np
 import pytest
@@ -45,6 +45,42 @@ def test_a_cell_built_in_memory_has_no_file_to_name():
     weights = {**gf.RNN.init(16, 3, seed=0).weights, "W_h": np.full((16, 16), 1.5e307)}
     with pytest.raises(gf.GradflowError, match=r"^W_h: its largest singular value"):
         gf.spectrum(gf.RNN(weights))
+
+
+def _orthogonal_rnn(scale, n=4, d=3):
+    """Zero biases and inputs from h = 0: every step Jacobian is exactly scale * Q."""
+    Q = np.linalg.qr(np.random.default_rng(2).standard_normal((n, n)))[0]
+    return gf.RNN({"W_h": scale * Q, "W_x": np.zeros((n, d)), "b_h": np.zeros(n)})
+
+
+def test_overflows_met_by_decay_and_lyapunov_name_the_file(tmp_path):
+    from click.testing import CliRunner
+
+    from gradflow.cli import main
+
+    _orthogonal_rnn(1.7e308).save(tmp_path / "big.npz")
+    big = str(tmp_path / "big.npz")
+    r = CliRunner().invoke(main, ["decay", big, "--steps", "20"])
+    assert r.exit_code == 1 and r.stderr.strip().splitlines() == [
+        f"Error: {big}: RNN-tanh (n=4, d=3): the all-lag product ds_T/ds_(T-k) left the "
+        "float64 range (its step Jacobians' entries are too close to the float64 limit); "
+        "scale the weights or inputs down"]
+    r = CliRunner().invoke(main, ["lyapunov", big, "--steps", "20"])
+    assert r.exit_code == 1 and r.stderr.startswith(f"Error: {big}: the Lyapunov frame of")
+    with pytest.raises(gf.GradflowError, match="^the Lyapunov frame of RNN-tanh"):
+        gf.lyapunov(_orthogonal_rnn(1.7e308), np.zeros((20, 3)))  # built here: no file
+
+
+def test_a_network_knows_its_file_and_its_overflows_name_it(tmp_path):
+    cell = _orthogonal_rnn(1e200)
+    gf.Network([(cell,)]).save(tmp_path / "net.npz")
+    net = gf.load(tmp_path / "net.npz")
+    assert net.source == str(tmp_path / "net.npz") and gf.Network([(cell,)]).source is None
+    grad_out = np.zeros((5, 4))
+    grad_out[-1] = 1.0
+    with pytest.raises(gf.GradientOverflowError, match="^" + str(tmp_path / "net.npz")
+                       .replace(".", r"\.") + ": the gradient of "):
+        gf.bptt(net, np.zeros((5, 3)), grad_out)
 
 
 def test_meta_and_nested_tensors_are_refused_by_key():

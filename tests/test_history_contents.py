@@ -96,3 +96,26 @@ def test_a_lag_mass_of_zeros_says_so_instead_of_failing_on_a_log_scale():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         _draw(ax)
+
+
+@pytest.mark.parametrize("losses", [[1e-200, 1e270, 2.0], [-3.0, -2.5, -2.0], [0.0, -1.0, 5.0]],
+                         ids=["huge", "negative", "mixed"])
+def test_the_comparison_page_draws_any_finite_losses(losses):
+    from gradflow.report.training import comparison_page
+
+    docs = [plot.history.check_history(_doc(trace_loss=losses, label=f"run {i}"))
+            for i in range(2)]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        fig = comparison_page(docs)
+        fig.savefig(io.BytesIO(), format="png", dpi=30)
+    left = fig.axes[0]
+    low, high = left.get_ylim()
+    assert low <= min(losses) and high >= max(losses) and np.isfinite([low, high]).all()
+    assert left.get_yscale() == ("log" if min(losses) > 0 else "linear")
+
+
+def test_a_loss_panel_with_losses_at_or_below_zero_stays_linear_and_says_why():
+    ax = plot.plot_history(_doc(trace_loss=[-3.0, -2.5, -2.0]), panel="loss")
+    assert ax.get_yscale() == "linear" and "<= 0" in ax.get_ylabel()
+    assert [float(y) for y in ax.get_lines()[0].get_ydata()] == [-3.0, -2.5, -2.0]

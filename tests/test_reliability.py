@@ -2,6 +2,9 @@
 
 import errno
 import os
+import resource
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -306,6 +309,24 @@ def test_a_write_failure_outside_gradflows_outputs_is_named(tmp_path, monkeypatc
     assert r.exit_code == 1 and r.stderr.strip().splitlines() == [
         "Error: cannot write: No space left on device (a full disk, a quota or a file-size "
         "limit); nothing was written"]
+
+
+def test_a_numba_cache_that_cannot_be_written_costs_only_the_cache(tmp_path):
+    # a file-size limit makes every write into a fresh Numba cache fail with EFBIG (Python
+    # ignores SIGXFSZ); the command still runs, compiling its kernels uncached
+    gf.LSTM.init(4, 3, seed=0).save(tmp_path / "w.npz")
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    env = {**os.environ, "NUMBA_CACHE_DIR": str(cache), "GRADFLOW_NO_CACHE": "0"}
+
+    def limit_file_size():
+        resource.setrlimit(resource.RLIMIT_FSIZE, (512, 512))
+
+    r = subprocess.run([sys.executable, "-m", "gradflow", "decay", "w.npz", "--steps", "20",
+                        "--json"], cwd=tmp_path, env=env, capture_output=True, text=True,
+                       timeout=600, preexec_fn=limit_file_size)
+    assert r.returncode == 0 and r.stderr == "", r.stderr
+    assert '"log10_norm2_output"' in r.stdout
 
 
 def test_repeated_grid_options_add_their_axes(tmp_path):

@@ -5,7 +5,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..activations import ACTIVATIONS, activation_bound, derivative
-from ..errors import GradflowError
+from ..errors import GradflowError, named
 from ..validation import fraction, quantile_levels
 from ._json import level_key
 from .trajectory import Trajectory, one_cell, resolve
@@ -211,7 +211,8 @@ def bounds(model=None, xs=None, s0=None, *, saturation=0.01, quantiles=QUANTILES
     if not isinstance(model, Trajectory):
         one_cell(model)
     if xs is None and not isinstance(model, Trajectory):
-        raise GradflowError(f"{model.describe()}: inputs are required to measure derivatives")
+        raise GradflowError(f"{named(model)}"
+                            f"{model.describe()}: inputs are required to measure derivatives")
     run = resolve(model, xs, s0)
     model = run.model
     tables = [model.pre_activations(seq.xs, seq.states) for seq in run.sequences()]

@@ -13,7 +13,7 @@ import numpy as np
 
 from .. import validation
 from ..cells.network import Network
-from ..errors import GradientOverflowError
+from ..errors import GradientOverflowError, named
 from ..io.arrays import as_inputs, as_lengths, as_state
 from ..kernels import bptt as kernels
 from ..kernels.trajectory import run
@@ -221,6 +221,7 @@ def check_finite_gradients(model, result):
         value = S[seq, t][~np.isfinite(S[seq, t])][0]
         where = f" (sequence {seq})" if S.shape[0] > 1 else ""
         raise GradientOverflowError(
+            f"{named(model)}"
             f"the backward pass of {model.describe()} overflows float64 at step {t} of {T}"
             f"{where} (dL/ds_{t} holds {value}); {fix}", step=int(t))
     parts = dict(result.grads)
@@ -228,10 +229,11 @@ def check_finite_gradients(model, result):
         parts.update({f"{name} (by lag)": g for name, g in result.grads_by_lag.items()})
     for name, g in {**parts, "input gradient": result.input_grads}.items():
         if not np.isfinite(g).all():
-            raise GradientOverflowError(f"the gradient of {name} of {model.describe()} "
+            raise GradientOverflowError(f"{named(model)}"
+                                        f"the gradient of {name} of {model.describe()} "
                                         f"overflows float64 summed over {T} steps; {fix}")
     if not np.isfinite(gradient_norm(result.grads.values())):
-        raise GradientOverflowError(f"the norm of the gradient of {model.describe()} "
+        raise GradientOverflowError(f"{named(model)}the norm of the gradient of {model.describe()} "
                                     f"overflows float64; {fix}")
 
 

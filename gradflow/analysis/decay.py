@@ -14,7 +14,7 @@ import numpy as np
 from .. import _threads
 from ..cells.network import Network
 from ..cells.readout import Readout
-from ..errors import GradflowError
+from ..errors import GradflowError, named
 from ..io.arrays import as_inputs, as_lengths, as_state, batch_first
 from ..kernels import suffix_products
 from ..resources import require_memory
@@ -66,6 +66,7 @@ def _overflow_named(model):
                 exc.__cause__ or exc.__context__, np.linalg.LinAlgError):
             raise
         raise GradflowError(
+            f"{named(model)}"
             f"{model.describe()}: the all-lag product ds_T/ds_(T-k) left the float64 range "
             "(its step Jacobians' entries are too close to the float64 limit); scale the "
             "weights or inputs down") from None
@@ -84,6 +85,7 @@ def _checked_curves(model, curves, names=_CURVES):
         if bad.size:
             k = int(bad[0])
             raise GradflowError(
+                f"{named(model)}"
                 f"{model.describe()}: {name} at lag k = {k} is {curve[k]}, not a number "
                 "float64 holds (the product left its range); scale the weights or inputs down")
     return curves

@@ -5,7 +5,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..errors import GradflowError
+from ..errors import GradflowError, named
 from ..validation import integer
 from ._json import number, numbers
 from .lyapunov_statistics import (
@@ -209,18 +209,21 @@ def lyapunov_spectrum(model, xs, S, k, warmup, interval, seed):
                                       qr_steps)
     if written < 0 and interval == 1:  # one step alone: no interval can help
         raise GradflowError(
+            f"{named(model)}"
             f"the Lyapunov frame of {model.describe()} left the float64 range at step "
             f"{-written} (J_t Q overflowed in one step); scale the weights or inputs down")
     if written < 0:
         raise GradflowError(
-            f"interval {interval}: the product J_t ... J_s Q left the float64 range before the "
+            f"{named(model)}interval {interval}: the product J_t ... J_s Q left the float64 "
+            "range before the "
             f"re-orthonormalisation due at step {-written}; choose a shorter interval"
         )
     exponents = log_r.sum(axis=0) / (T - warmup)
     bad = np.flatnonzero(np.isnan(exponents) | np.isposinf(exponents))
     if bad.size:  # -inf is a direction the Jacobians annihilate; NaN or +inf an overflow
         raise GradflowError(
-            f"the Lyapunov exponent lambda_{int(bad[0]) + 1} of {model.describe()} is "
+            f"{named(model)}the Lyapunov exponent lambda_{int(bad[0]) + 1} of "
+            f"{model.describe()} is "
             f"{exponents[bad[0]]}: log|R_ii| of the frame left the float64 range; scale the "
             "weights or inputs down")
     return exponents, qr_steps, log_r

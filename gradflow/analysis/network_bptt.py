@@ -22,7 +22,7 @@ import numpy as np
 
 from ..cells.formats import weight_key
 from ..cells.network import DIRECTION_NAMES
-from ..errors import GradientOverflowError
+from ..errors import GradientOverflowError, named
 from ..io.arrays import as_inputs, as_state
 from ..kernels import bptt as kernels
 from ..resources import require_memory
@@ -130,7 +130,7 @@ def _finite(net, result):
     for name, g in {**result.grads, "input gradient": result.input_grads,
                     "state gradient": result.state_grads}.items():
         if not np.isfinite(g).all():
-            raise GradientOverflowError(f"the gradient of {name} of {net.describe()} "
+            raise GradientOverflowError(f"{named(net)}the gradient of {name} of {net.describe()} "
                                         "overflows float64; scale grad_out down or shorten "
                                         "the sequence")
     return result

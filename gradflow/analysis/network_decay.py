@@ -15,7 +15,7 @@ are figures of one cell and are not given for a network.
 
 import numpy as np
 
-from ..errors import GradflowError
+from ..errors import GradflowError, named
 from ..io.arrays import as_inputs, as_state
 from .decay_reading import batch_interpretation, curve_figures, interpretation
 from .decay_results import DecayBatchResult, DecayResult
@@ -105,7 +105,8 @@ def network_decay(net, xs, s0=None, *, threshold, quantiles, whole_state=False, 
     """
     xs = as_inputs(xs, net.inputs)
     if whole_state and net.bidirectional:
-        raise GradflowError(f"{net.describe()}: a bidirectional network has no whole-state "
+        raise GradflowError(f"{named(net)}"
+                            f"{net.describe()}: a bidirectional network has no whole-state "
                             "product ds_T/ds_(T-k) (its reverse cells run the other way in "
                             "time); leave whole_state off")
     if xs.ndim == 2:

@@ -5,7 +5,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..cells.base import Cell
-from ..errors import GradientOverflowError
+from ..errors import GradientOverflowError, named
 from ..io.arrays import as_inputs, as_state
 from ..kernels.regulariser import backward_norms
 from ..validation import instance
@@ -131,7 +131,8 @@ def pascanu_regulariser(model, xs, grad_out, s0=None):
                   "||dL/ds_{t} J_{t}|| / ||dL/ds_{t}||", "the norm ratio")
     _check_finite(model, np.where(defined, terms, 0.0), T, "Omega_{k}", "the regulariser term")
     if not np.isfinite(np.nansum(terms)):
-        raise GradientOverflowError(f"the regulariser Omega of {model.describe()} (the sum of "
+        raise GradientOverflowError(f"{named(model)}"
+                                    f"the regulariser Omega of {model.describe()} (the sum of "
                                     f"its {T} terms) overflows float64; {_FIX}")
     return PascanuRegulariserResult(
         model=model.describe(),
@@ -166,5 +167,5 @@ def _check_finite(model, values, T, symbol, what, *, offset=1, last=False):
     t = i + offset
     value = flat[i][~np.isfinite(flat[i])][0]
     raise GradientOverflowError(
-        f"{what} of {model.describe()} overflows float64 at step {t} of {T} "
+        f"{named(model)}{what} of {model.describe()} overflows float64 at step {t} of {T} "
         f"({symbol.format(t=t, k=t - 1)} is {value}); {_FIX}", step=t)

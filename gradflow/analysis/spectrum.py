@@ -7,7 +7,7 @@ import numpy as np
 import scipy.linalg
 
 from ..activations import activation_bound
-from ..errors import GradflowError
+from ..errors import GradflowError, source_prefix
 from ..kernels import step_norms
 from ._json import number, numbers
 from .trajectory import Trajectory, one_cell, resolve
@@ -207,11 +207,6 @@ def matrix_spectrum(name, W, *, gate="", activation="tanh", loop=None, where="")
     )
 
 
-def _label(source):
-    """``"W.npz: "`` for a cell read from the file ``W.npz``, else ``""``."""
-    return f"{source}: " if source else ""
-
-
 def _checked_source(source):
     """``source`` as text (None stays None); GradflowError unless a file name."""
     if source is None:
@@ -256,7 +251,8 @@ def step_norms_along(model, xs, S, *, source=None):
     if too_large.size:
         t = int(too_large[0])
         raise GradflowError(
-            f"{_label(source)}{model.describe()}: the step Jacobian ||ds_{t + 1}/ds_{t}||_2 is "
+            f"{source_prefix(source)}{model.describe()}: the step Jacobian "
+            f"||ds_{t + 1}/ds_{t}||_2 is "
             f"about 10^{out[t]:.1f} at step {t + 1} of {xs.shape[0]}, beyond the float64 range "
             "(about 1.8e308); scale the weights down")
     return np.where(np.isneginf(out), 0.0, 10.0 ** out)
@@ -341,7 +337,8 @@ def spectrum(model, xs=None, s0=None, *, source=None):
     for gate, activation in activations.items():
         name = model.recurrent_name(gate)
         matrices[name] = matrix_spectrum(name, model[name], gate=gate, activation=activation,
-                                         loop=model.recurrent_loop(name), where=_label(source))
+                                         loop=model.recurrent_loop(name),
+                                         where=source_prefix(source))
     gamma = bound = None
     if model.pascanu_gamma() is not None:
         W = matrices[model.recurrent_matrices[0]]

@@ -17,7 +17,7 @@ import numpy as np
 from .. import _threads, validation
 from ..cells.base import Cell
 from ..cells.network import Network
-from ..errors import GradflowError, TrajectoryOverflowError
+from ..errors import GradflowError, TrajectoryOverflowError, named
 from ..io.arrays import as_inputs, as_state
 from ..kernels.trajectory import batch_run
 from ..resources import require_memory
@@ -86,6 +86,7 @@ def _batch_states(model, xs, s0, threads):
     if failed.size:
         i = int(failed[0])
         raise TrajectoryOverflowError(
+            f"{named(model)}"
             f"the trajectory of sequence {i} of {model.describe()} overflows float64 at "
             f"step {int(bad[i])} of {T}; lower the gain or shorten the sequence",
             step=int(bad[i]))

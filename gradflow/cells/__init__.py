@@ -11,5 +11,5 @@ from .registry import CELLS, cell_class, configuration, configurations, register
 from .rnn import RNN
 
 __all__ = ["CELLS", "GRU", "LSTM", "RNN", "VARIANTS", "Cell", "Network", "Option", "cell_class",
-           "configuration", "configurations", "load", "register", "save_cell", "save_network",
-           "unregister"]
+           "configuration", "configurations", "load", "register", "save_cell",
+           "save_network", "unregister"]

@@ -11,17 +11,13 @@ import numpy as np
 
 from .. import validation
 from ..activations import apply
-from ..errors import GradflowError, TrajectoryOverflowError
+from ..errors import GradflowError, TrajectoryOverflowError, source_prefix
 from ..io.arrays import as_inputs, as_state
 from ..kernels import trajectory
 from ..resources import require_memory
 from .facts import CellFacts
 from .formats import save_cell
 from .init import initial_weights
-
-
-def _label(source):
-    return f"{source}: " if source else ""
 
 
 class Cell(CellFacts):
@@ -34,7 +30,7 @@ class Cell(CellFacts):
 
     def __init__(self, weights, *, source=None, **options):
         self._source = source
-        for name, value in self.checked_options(options, prefix=_label(source)).items():
+        for name, value in self.checked_options(options, prefix=source_prefix(source)).items():
             setattr(self, name, value)
         self._weights = self._validated(dict(validation.mapping(weights, "weights")), source)
         self._stacked = None
@@ -165,7 +161,7 @@ class Cell(CellFacts):
 
     # ------------------------------------------------------------------ validation
     def _validated(self, weights, source):
-        label = _label(source)
+        label = source_prefix(source)
         expected = self.weight_names()
         unknown = sorted(set(weights) - set(expected))
         if unknown:
@@ -292,8 +288,8 @@ class Cell(CellFacts):
         if bad >= 0:
             row = S[bad]
             raise TrajectoryOverflowError(
-                f"{_label(self._source)}the trajectory of {self.describe()} overflows float64 "
-                f"at step {bad} of "
+                f"{source_prefix(self._source)}the trajectory of {self.describe()} overflows "
+                f"float64 at step {bad} of "
                 f"{xs.shape[0]} (state holds {row[~np.isfinite(row)][0]}); "
                 "lower the gain or shorten the sequence",
                 step=bad,

@@ -14,7 +14,7 @@ by layer, forward before reverse: m = sum of the cells' state sizes.
 import numpy as np
 
 from .. import validation
-from ..errors import GradflowError
+from ..errors import GradflowError, source_prefix
 from ..io.arrays import as_inputs, as_lengths, as_state
 from .base import Cell
 from .formats import save_network
@@ -44,7 +44,7 @@ class Network:
 
     def __init__(self, layers, *, source=None):
         self._source = source
-        prefix = f"{source}: " if source else ""
+        prefix = source_prefix(source)
         if isinstance(layers, Cell) or not hasattr(layers, "__len__") or len(layers) < 1:
             raise GradflowError(f"{prefix}layers must be a non-empty sequence of layers, each a "
                                 "tuple of one cell (forward) or two (forward, reverse)")
@@ -79,6 +79,11 @@ class Network:
         self.layers = tuple(out)
 
     # ------------------------------------------------------------------ facts
+    @property
+    def source(self):
+        """The file the network was read from (``"NET.npz"``), or None for one built here."""
+        return self._source
+
     @property
     def cell(self):
         """The layers' cell name (``"lstm"``)."""

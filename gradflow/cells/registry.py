@@ -5,7 +5,7 @@ the comparison's line-up and the report's labels all come from here, so adding a
 cell module, one kernel module and one dispatch line.
 """
 
-from ..errors import GradflowError
+from ..errors import GradflowError, source_prefix
 
 __all__ = ["CELLS", "cell_class", "configuration", "configurations", "register", "unregister"]
 
@@ -36,7 +36,7 @@ def cell_class(name, *, where=""):
     """The registered class of cell ``name``, or a GradflowError listing the known cells."""
     if isinstance(name, str) and name in CELLS:
         return CELLS[name]
-    prefix = f"{where}: " if where else ""
+    prefix = source_prefix(where)
     raise GradflowError(f"{prefix}unknown cell {name!r}; expected one of {', '.join(CELLS)}")
 
 

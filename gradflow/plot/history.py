@@ -176,7 +176,7 @@ def history_color(doc, index):
     return kind_color(history_kind(doc), index)
 
 
-def _log_scale(ax, *values):
+def log_axis(ax, *values):
     """Log-scale ``ax`` with limits set from the positive ``values``; False if none is.
 
     Set here, not by matplotlib's margins: those leave float64 for data spanning hundreds
@@ -189,8 +189,8 @@ def _log_scale(ax, *values):
     low, high = float(np.log10(ys.min())), float(np.log10(ys.max()))
     pad = max(0.05 * (high - low), 0.05)
     low, high = max(low - pad, -323.3), min(high + pad, 307.0)
-    ax.set_yscale("log")
-    ax.set_ylim(10.0 ** low, 10.0 ** high)
+    ax.set_ylim(10.0 ** low, 10.0 ** high)  # first: it turns off the autoscaling that
+    ax.set_yscale("log")  # set_yscale would run with margins past float64
     if high > 250 or high - low > 200:  # matplotlib's ticks would run past float64
         from matplotlib.ticker import FixedLocator, NullLocator
 
@@ -200,10 +200,28 @@ def _log_scale(ax, *values):
     return True
 
 
+def loss_axis(ax, *values):
+    """Log-scale a loss axis when every finite loss is positive, else keep it linear.
+
+    A loss that can be zero or negative (a log-likelihood, a shifted objective) has no
+    log scale; its axis stays linear with float64-safe limits and says why.
+    """
+    ys = np.concatenate([np.ravel(np.asarray(v, float)) for v in values] or [[]])
+    ys = ys[np.isfinite(ys)]
+    if ys.size and (ys > 0).all():
+        return log_axis(ax, ys)
+    if ys.size:
+        low, high = float(ys.min()), float(ys.max())
+        pad = 0.05 * (high - low) if high > low else max(abs(high), 1.0) * 0.05
+        ax.set_ylim(max(low - pad, -1.7e308), min(high + pad, 1.7e308))
+        ax.set_ylabel("loss (linear: some losses are <= 0)")
+    return False
+
+
 def _loss(doc, ax, kwargs):
     trace = doc["trace"]
     steps, loss = _floats(trace["step"], "step"), _floats(trace["loss"], "loss")
-    line, = ax.plot(steps, np.where(loss > 0, loss, np.nan),
+    line, = ax.plot(steps, loss,
                     **style(kwargs, linewidth=0.7, alpha=0.6, markersize=3,
                             marker="o" if steps.size < 30 else None,
                             label="training loss (batch)"))
@@ -219,8 +237,8 @@ def _loss(doc, ax, kwargs):
     if bad.size:
         ax.axvline(steps[bad[0]], color="red", lw=1.2,
                    label=f"non-finite from step {int(steps[bad[0]])}")
-    _log_scale(ax, loss, [s["eval_loss"] for s in snaps], [baseline or np.nan])
     ax.set_ylabel("loss")
+    loss_axis(ax, loss, [s["eval_loss"] for s in snaps], [baseline or np.nan])
     ax.set_title("Loss", fontsize=10)
 
 
@@ -242,7 +260,7 @@ def _grad_norm(doc, ax, kwargs):
     bad = np.flatnonzero(~np.isfinite(norm))
     if bad.size:
         ax.axvline(steps[bad[0]], color="red", lw=1.2, label="non-finite gradient")
-    _log_scale(ax, norm, [np.nan if clip is None else clip])
+    log_axis(ax, norm, [np.nan if clip is None else clip])
     ax.set_ylabel("gradient norm ‖g‖₂")
     ax.set_title("Gradient norm (Pascanu et al. 2013 clipping)", fontsize=10)
 
@@ -283,7 +301,7 @@ def _lag_mass(doc, ax, kwargs):
 
     if not _snapshot_curves(doc, ax, read, kwargs):
         return _missing(ax, "no snapshot of this history has a per-lag gradient split")
-    if not _log_scale(ax, *(line.get_ydata() for line in ax.get_lines())):
+    if not log_axis(ax, *(line.get_ydata() for line in ax.get_lines())):
         ax.text(0.5, 0.5, "no lag has a gradient mass above zero", transform=ax.transAxes,
                 ha="center", va="center", fontsize=9, color="0.35")
     length = doc["config"].get("length")

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..errors import GradflowError
+from ..errors import GradflowError, source_prefix
 from ._style import CELL_COLORS
 
 #: Parameters that tell curves apart (besides the cell kind and hidden size, always shown).
@@ -169,7 +169,7 @@ def phase_diagram(rows, *, source=""):
     """
     ok = [r for r in rows if r["status"] == "ok"]
     failed = [r for r in rows if r["status"] != "ok"]
-    label = f"{source}: " if source else ""
+    label = source_prefix(source)
     if not ok:
         if not failed:
             raise GradflowError(f"{label}nothing to plot: the file holds no points")

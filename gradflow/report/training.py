@@ -9,7 +9,7 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from ..plot import distinct_colors, plot_history
-from ..plot.history import history_color, history_kind, load_history
+from ..plot.history import history_color, history_kind, load_history, log_axis, loss_axis
 
 __all__ = ["comparison_page", "history_color", "history_colors", "load_history",
            "training_page", "training_pages"]
@@ -105,7 +105,7 @@ def comparison_page(docs):
             left.plot(steps, ev, marker="o", ms=3, color=color, label=f"{label} (evaluation)")
         else:
             trace = doc["trace"]
-            loss = [np.nan if not _number(v) or v <= 0 else v for v in trace["loss"]]
+            loss = [v if _number(v) else np.nan for v in trace["loss"]]
             left.plot(trace["step"], loss, lw=0.9, color=color, label=f"{label} (training)")
         steps, share = _snapshot_series(doc, "long_lag_share")
         if np.isfinite(share).any():
@@ -114,13 +114,12 @@ def comparison_page(docs):
             baselines.add(doc["task"]["baseline"])
     for b in baselines:
         left.axhline(b, color="black", ls="--", lw=1, label=f"baseline {b:.3g}")
-    left.set_yscale("log")
     left.set_xlabel("training step")
     left.set_ylabel("loss")
+    loss_axis(left, *(line.get_ydata() for line in left.get_lines()))
     left.set_title("Loss")
     left.legend(fontsize=7.5)
-    if right.lines:
-        right.set_yscale("log")
+    if log_axis(right, *(line.get_ydata() for line in right.get_lines())):
         right.legend(fontsize=7.5)
     else:
         right.text(0.5, 0.5, "no history here records a long-lag share", ha="center",
