@@ -51,6 +51,22 @@ def inputs_per_model(count, own, given):
     return list(given)
 
 
+def lengths_per_model(count, sources, given):
+    """One lengths path (or None) per model, from --lengths given once or once per model."""
+    from ..errors import GradflowError
+
+    if not given:
+        return [None] * count
+    if not any(sources):
+        raise click.UsageError("--lengths needs inputs (the padded batch they describe)")
+    if len(given) == 1:
+        return [given[0] if source else None for source in sources]
+    if len(given) != count:
+        raise GradflowError(f"--lengths: given {len(given)} times for {count} models; give "
+                            "one (shared by every model's batch) or one per model, in order")
+    return list(given)
+
+
 @click.command(short_help="PDF or PNG report: gradient flow at a glance.")
 @click.argument("weights", metavar="[W.npz[:X.npy] ...]", nargs=-1, type=click.Path())
 @click.option("-o", "--output", type=click.Path(), required=True,
@@ -58,6 +74,10 @@ def inputs_per_model(count, own, given):
 @click.option("--inputs", "inputs_paths", multiple=True, type=click.Path(),
               help="Inputs .npy (T, d), or a batch (B, T, d): once for every model, or repeated "
                    "once per model in order (or write W.npz:X.npy).")
+@click.option("--lengths", "lengths_paths", multiple=True, type=click.Path(),
+              help="Valid lengths .npy (B,) of a padded batch of inputs: each sequence is "
+                   "analysed over its own steps. Once for every model's batch, or once per "
+                   "model in order, as --inputs.")
 @click.option("--steps", type=click.IntRange(min=1), default=None,
               help="Without inputs: draw T standard-normal inputs (default 200).")
 @click.option("--input-seed", type=click.IntRange(min=0), default=0, show_default=True,
@@ -73,8 +93,8 @@ def inputs_per_model(count, own, given):
                    "training page; repeat for several. Alone (no weights), the report is the "
                    "training pages.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
-def report(weights, output, inputs_paths, steps, input_seed, h0_path, labels, threshold,
-           histories, quiet):
+def report(weights, output, inputs_paths, lengths_paths, steps, input_seed, h0_path, labels,
+           threshold, histories, quiet):
     """Draw a report of gradient flow for WEIGHTS, or for the embedded default.
 
     \b
@@ -86,7 +106,8 @@ def report(weights, output, inputs_paths, steps, input_seed, h0_path, labels, th
     side-by-side comparison, each model with its own inputs if you like (W.npz:X.npy, or
     --inputs repeated once per model): an untrained against a trained model, or layer 0
     against layer 1.  A batch of inputs (B, T, d) draws the median
-    over the batch with quantile bands.  A network file (gradflow import-torch) shows what
+    over the batch with quantile bands (--lengths L.npy: a padded batch, each sequence over
+    its own length).  A network file (gradflow import-torch) shows what
     its output sees through every layer, and each layer as a cell on its own inputs.
 
     \b
@@ -107,7 +128,7 @@ def report(weights, output, inputs_paths, steps, input_seed, h0_path, labels, th
     from ..cells import load
     from ..claims import TASKS, claims
     from ..errors import GradflowError
-    from ..io.arrays import load_inputs, load_state
+    from ..io.arrays import as_lengths, load_inputs, load_npy, load_state
     from ..io.atomic import refuse_overwriting_inputs
     from ..io.files import displayable
     from ..plot.history import load_history
@@ -119,11 +140,12 @@ def report(weights, output, inputs_paths, steps, input_seed, h0_path, labels, th
 
     output_format(output)
     paths, own = split_pairs(weights)
-    refuse_overwriting_inputs(output, [*paths, *[p for p in own if p], *inputs_paths, h0_path,
-                                       *histories])
-    if histories and not weights and (inputs_paths or steps is not None or h0_path or labels):
-        raise click.UsageError("--inputs, --steps, --h0 and --label need weights files; "
-                               "a training-only report takes just --history")
+    refuse_overwriting_inputs(output, [*paths, *[p for p in own if p], *inputs_paths,
+                                       *lengths_paths, h0_path, *histories])
+    if histories and not weights and (inputs_paths or lengths_paths or steps is not None
+                                      or h0_path or labels):
+        raise click.UsageError("--inputs, --lengths, --steps, --h0 and --label need weights "
+                               "files; a training-only report takes just --history")
     docs = [load_history(p) for p in histories]
     if docs and not weights:
         pages = write_report([], output, "training histories: " + ", ".join(histories),
@@ -155,19 +177,26 @@ def report(weights, output, inputs_paths, steps, input_seed, h0_path, labels, th
     if any(sources) and steps is not None:
         raise click.UsageError("give either inputs or --steps, not both")
     T = data.DEFAULT_STEPS if steps is None else steps
+    lengths_for = lengths_per_model(len(models), sources, lengths_paths)
     entries, described = [], []
-    for name, model, source in zip(names, models, sources, strict=True):
+    for name, model, source, lengths_path in zip(names, models, sources, lengths_for,
+                                                 strict=True):
         if source is None:
             require_memory(8 * T * model.inputs, f"--steps {T} (the inputs)")
             xs = np.random.default_rng(input_seed).standard_normal((T, model.inputs))
         else:
-            xs = load_inputs(source, model.inputs)
+            raw = None if lengths_path is None else load_npy(lengths_path, "lengths")
+            xs = load_inputs(source, model.inputs, lengths=raw)
             shape = "x".join(str(s) for s in xs.shape)
-            described.append(f"{name} on {source} ({shape})")
-        entries.append((name, model, xs))
+            described.append(f"{name} on {source} ({shape})"
+                             + ("" if raw is None else f" of lengths {lengths_path}"))
+        lengths = None if lengths_path is None else as_lengths(
+            raw, xs.shape[0] if xs.ndim == 3 else None, xs.shape[-2],
+            what=f"{lengths_path}: lengths")
+        entries.append((name, model, xs, lengths))
     if described:
         context += "; inputs: " + ", ".join(dict.fromkeys(described))
-    if any(xs.ndim == 3 for _, _, xs in entries):
+    if any(entry[2].ndim == 3 for entry in entries):
         context += ("; a batch's decay is its median with quantile bands, its other pages "
                     "show its first sequence")
     if any(s is None for s in sources):

@@ -155,11 +155,24 @@ def tasks_for(model):
     return TASKS_PER_MODEL
 
 
-def _cell_report(label, model, color, xs, s0, tick, flow_ends, threshold):
-    run = trajectory(model, xs, s0)
-    d = decay(run, threshold=threshold)
+def _first_sequence(xs, s0, lengths):
+    """The batch's first sequence over its own steps, and its initial state."""
+    if xs.ndim == 2:
+        return xs, s0
+    s0 = None if s0 is None else np.asarray(s0)
+    first_s0 = s0 if s0 is None or s0.ndim == 1 else s0[0]
+    return (xs[0] if lengths is None else xs[0, :int(lengths[0])]), first_s0
+
+
+def _cell_report(label, model, color, xs, s0, tick, flow_ends, threshold, lengths=None):
+    if lengths is None:
+        run = trajectory(model, xs, s0)
+        d = decay(run, threshold=threshold)
+        first = run.sequences()[0]
+    else:  # each sequence over its own steps; the other pages read the first one
+        d = decay(model, xs, s0, threshold=threshold, lengths=lengths)
+        first = trajectory(model, *_first_sequence(xs, s0, lengths))
     tick("gradient decay")
-    first = run.sequences()[0]
     fm = flow_map(first, ends=flow_ends)
     tick("flow map")
     sp = spectrum(first)
@@ -169,18 +182,18 @@ def _cell_report(label, model, color, xs, s0, tick, flow_ends, threshold):
     gates = model.gate_values(first.xs, first.states)
     ly = lyapunov(first, warmup=default_warmup(first.steps))  # decay's warm-up
     tick("Lyapunov spectrum")
-    return ModelReport(label=label, model=model, color=color, steps=run.steps, decay=d,
+    return ModelReport(label=label, model=model, color=color, steps=xs.shape[-2], decay=d,
                        flow=fm, spectrum=sp, derivatives=der, lyapunov=ly, products=products,
-                       gates=gates, batch=run.batch)
+                       gates=gates, batch=xs.shape[0] if xs.ndim == 3 else None)
 
 
-def _network_reports(label, net, colors, xs, s0, tick, flow_ends, threshold):
-    d = decay(net, xs, s0, threshold=threshold)
+def _network_reports(label, net, colors, xs, s0, tick, flow_ends, threshold, lengths=None):
+    d = decay(net, xs, s0, threshold=threshold, lengths=lengths)
     tick("network gradient decay")
     batch = xs.shape[0] if xs.ndim == 3 else None
     out = [ModelReport(label=label, model=net, color=colors[0], steps=xs.shape[-2], decay=d,
                        batch=batch)]
-    first = xs[0] if batch else xs
+    first = _first_sequence(xs, None, lengths)[0]
     for index, layer in enumerate(net.layers):
         inputs = net.layer_inputs(first, index)
         out.append(_cell_report(f"{label} layer {index}", layer[0], colors[index + 1], inputs,
@@ -197,9 +210,10 @@ def collect(entries, xs_for=None, s0=None, *, progress=None, flow_ends=48, thres
 
     Parameters
     ----------
-    entries : list of (str, model) or (str, model, ndarray)
+    entries : list of (str, model), (str, model, ndarray) or (str, model, ndarray, lengths)
         Labels, models (cells or networks) and, optionally, each model's own inputs
-        (T, d) or a batch (B, T, d).
+        (T, d) or a batch (B, T, d), and the valid lengths (B,) of a padded batch (each
+        sequence's decay over its own steps; the other pages read the first sequence's).
     xs_for : callable, optional
         ``xs_for(model) -> ndarray``, the inputs of a model given without its own.
     s0 : ndarray, optional
@@ -225,6 +239,7 @@ def collect(entries, xs_for=None, s0=None, *, progress=None, flow_ends=48, thres
     for entry in entries:
         label, model = displayable(entry[0]), entry[1]
         xs = entry[2] if len(entry) > 2 else xs_for(model)
+        lengths = entry[3] if len(entry) > 3 else None
         if xs.ndim not in (2, 3):
             raise GradflowError(f"{label}: report inputs must be (T, d) or a batch (B, T, d); "
                                 f"got shape {xs.shape}")
@@ -232,8 +247,9 @@ def collect(entries, xs_for=None, s0=None, *, progress=None, flow_ends=48, thres
             if progress else (lambda what: None)
         if isinstance(model, Network):
             own = [next(colors) for _ in range(1 + model.num_layers)]
-            reports += _network_reports(label, model, own, xs, s0, tick, flow_ends, threshold)
+            reports += _network_reports(label, model, own, xs, s0, tick, flow_ends, threshold,
+                                        lengths)
         else:
             reports.append(_cell_report(label, model, next(colors), xs, s0, tick, flow_ends,
-                                        threshold))
+                                        threshold, lengths))
     return reports

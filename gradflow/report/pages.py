@@ -70,6 +70,8 @@ def decay_page(reports, context):
     left, right = fig.subplots(1, 2, width_ratios=[1.35, 1])
     for r in reports:
         label = wrap(r.label, 30) + ("" if r.batch is None else f" (median of {r.batch})")
+        if getattr(r.decay, "lengths", None) is not None:  # a padded batch
+            label += "\nat each lag, of the sequences reaching it"
         plot.plot_decay(r.decay, ax=left, color=r.color, label=label)
         plot.plot_decay(r.decay, ax=right, curve="input", color=r.color, label=wrap(r.label, 30))
     left.set_title("What the output sees k steps back\n(dots: gradient horizon; dashed: "
