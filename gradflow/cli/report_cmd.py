@@ -105,10 +105,10 @@ def report(weights, output, inputs_paths, lengths_paths, steps, input_seed, h0_p
     matched size and initialisation, run on the same seeded inputs.  Several files give a
     side-by-side comparison, each model with its own inputs if you like (W.npz:X.npy, or
     --inputs repeated once per model): an untrained against a trained model, or layer 0
-    against layer 1.  A batch of inputs (B, T, d) draws the median
-    over the batch with quantile bands (--lengths L.npy: a padded batch, each sequence over
-    its own length).  A network file (gradflow import-torch) shows what
-    its output sees through every layer, and each layer as a cell on its own inputs.
+    against layer 1.  A batch of inputs (B, T, d) draws the median over the batch with
+    quantile bands (--lengths L.npy: a padded batch, each sequence over its own length).
+    A network file (gradflow import-torch) shows what its output sees through every layer,
+    and each layer as a cell on its own inputs.
 
     \b
     PDF pages: summary table; what the output sees against lag with Pascanu's bound and the
