@@ -91,7 +91,8 @@ def lyapunov(weights, inputs_path, steps, input_seed, h0_path, k, warmup, interv
     if xs.ndim == 3:
         raise GradflowError(
             f"{inputs_path}: inputs have shape {xs.shape}; lyapunov takes one sequence of "
-            "shape (T, d)"
+            "shape (T, d) (save one sequence of the batch; gradflow decay --json gives every "
+            "sequence's lambda_1, padded batches with --lengths)"
         )
     if warmup is None:
         warmup = default_warmup(xs.shape[0])
