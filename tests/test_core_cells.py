@@ -63,8 +63,8 @@ def test_lstm_forget_bias_is_added_to_b_f_only():
         gf.GRU.init(6, 2, forget_bias=1.0)
 
 
-@pytest.mark.parametrize(("config", "per_gate"), zip(CONFIGS, [1, 1, 1, 4, 3, 3], strict=True),
-                         ids=CONFIG_IDS)
+@pytest.mark.parametrize(("config", "per_gate"),
+                         list(zip(CONFIGS, [1, 1, 1, 4, 3, 3], strict=True)), ids=CONFIG_IDS)
 def test_parameter_count_formula_and_independence_of_sequence_length(config, per_gate):
     cls, options = config
     n, d = 9, 4
