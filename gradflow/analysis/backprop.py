@@ -14,8 +14,8 @@ from ..kernels import lag_split
 from ._json import number, numbers
 from .clipping import gradient_norm
 
-__all__ = ["BPTTResult", "bhn_gate", "check_grad_out", "lag_norms", "readonly", "split_by_lag",
-           "split_bytes"]
+__all__ = ["BPTTResult", "bhn_gate", "carry_split", "check_grad_out", "lag_norms", "readonly",
+           "split_by_lag", "split_bytes", "split_kernel_form"]
 
 
 def readonly(a):
@@ -167,15 +167,14 @@ def split_bytes(c, T, P):
     return 8 * (T * T * G * n + T * P * (c.state_size + d) + extra + T * c.parameter_count)
 
 
-def split_by_lag(c, own, S, inject, lags):
-    """One cell's weight gradients split by lag: ``({name: (T,) + shape}, rows on inputs)``.
+def carry_split(c, own, S, inject, lags):
+    """All loss terms carried back in one sweep: what the split by lag multiplies out.
 
-    ``inject`` (T, P, w) holds P loss terms' direct cotangents on the first w entries of the
-    cell's state after each of its own steps (its outputs, or the whole state), ``lags``
-    (T, P) the lag at which term r counts the contribution of own step k (``lags[k - 1, r]``).
-    All terms are carried back in one sweep (:func:`gradflow.kernels.lag_split.carry_terms`);
-    each lag's weight gradients are then batched products over the steps.  Also returns the
-    terms' rows on the cell's inputs (T, P, d), in its own time.
+    Returns ``(by_lag, rec_in, gate_values, hidden_deltas, h_by_lag, rows_in, spans)``:
+    the gate deltas by lag and step ``[lag, gate, unit, step]``, each gate block's recurrent
+    inputs by step, the gate values, a projection's deltas and rows by lag, the terms' rows on
+    the cell's inputs (T, P, d), and per lag the range of steps where some term counts it (None
+    where none does).  Arguments as :func:`split_by_lag`.
     """
     args = c.kernel_args()
     Wh, Wx, b = args[2], args[3], args[4]
@@ -191,13 +190,25 @@ def split_by_lag(c, own, S, inject, lags):
     lag_split.carry_terms(*args, own, S, np.ascontiguousarray(inject),
                           np.ascontiguousarray(lags, dtype=np.int64), rows_in, by_lag, rec_in,
                           gate_values, hidden_deltas, h_by_lag)
-    d = own.shape[1]
-    # each lag's products over the steps where some term counts it (for a forward cell and a
-    # loss at every step, lag l has T - l of them: half the flops of the full products)
-    flat = by_lag.reshape(T, G * n, T)
-    live = np.any(flat != 0.0, axis=1)
+    # each lag's products run over the steps where some term counts it (for a forward cell
+    # and a loss at every step, lag l has T - l of them: half the flops of the full products)
+    live = np.any(by_lag.reshape(T, G * n, T) != 0.0, axis=1)
     spans = [(int(k[0]), int(k[-1]) + 1) if k.size else None
              for k in (np.flatnonzero(row) for row in live)]
+    return by_lag, rec_in, gate_values, hidden_deltas, h_by_lag, rows_in, spans
+
+
+def split_kernel_form(c, own, S, inject, lags, carried=None):
+    """:func:`split_by_lag` in the kernels' form: ``(dWh, dWx, db, dbhn, rows_in)``, lag first.
+
+    ``carried``: what :func:`carry_split` returned for these arguments, if already done.
+    """
+    by_lag, rec_in, gate_values, hidden_deltas, h_by_lag, rows_in, spans = (
+        carried or carry_split(c, own, S, inject, lags))
+    T, G, n, _ = by_lag.shape
+    H, k_h = rec_in.shape[0], rec_in.shape[2]
+    d = own.shape[1]
+    flat = by_lag.reshape(T, G * n, T)
     dWx = np.zeros((T, G, n, d))
     for lag, span in enumerate(spans):
         if span is not None:
@@ -215,4 +226,18 @@ def split_by_lag(c, own, S, inject, lags):
     dbhn = by_lag[:, gate].sum(axis=2) if gate >= 0 else np.zeros((T, n))
     for g in range(G, H):  # blocks past the gates: delta_h fixed per step, rec_in the rows on h
         dWh[:, g] = hidden_deltas[:, g, :].T @ h_by_lag
+    return dWh, dWx, db, dbhn, rows_in
+
+
+def split_by_lag(c, own, S, inject, lags):
+    """One cell's weight gradients split by lag: ``({name: (T,) + shape}, rows on inputs)``.
+
+    ``inject`` (T, P, w) holds P loss terms' direct cotangents on the first w entries of the
+    cell's state after each of its own steps (its outputs, or the whole state), ``lags``
+    (T, P) the lag at which term r counts the contribution of own step k (``lags[k - 1, r]``).
+    All terms are carried back in one sweep (:func:`gradflow.kernels.lag_split.carry_terms`);
+    each lag's weight gradients are then batched products over the steps.  Also returns the
+    terms' rows on the cell's inputs (T, P, d), in its own time.
+    """
+    dWh, dWx, db, dbhn, rows_in = split_kernel_form(c, own, S, inject, lags)
     return c.named_gradients(dWh, dWx, db, dbhn, lead=1), rows_in

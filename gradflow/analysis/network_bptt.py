@@ -79,11 +79,14 @@ def _times(direction, T):
     return np.arange(1, T + 1) if direction == "forward" else np.arange(T, 0, -1)
 
 
-def _by_lag(net, runs, grad_out):
+def _by_lag(net, runs, grad_out, split=split_by_lag):
     """``{(layer, direction): {name: (T,) + shape}}``: each cell's gradients split by lag.
 
     Every nonzero row of ``grad_out`` is a loss term; all terms go back through the network
-    together, one sweep per cell (:func:`gradflow.kernels.lag_split.carry_terms`).
+    together, one sweep per cell (:func:`gradflow.kernels.lag_split.carry_terms`).  ``split``
+    is what each cell computes of its terms (:func:`~.backprop.split_by_lag`, or only the
+    per-lag norms: :func:`~.lag_mass.cell_lag_norms`); it returns that and its rows on the
+    cell's inputs.
     """
     T = grad_out.shape[0]
     cells = dict(zip(net.state_slices(), net.cells, strict=True))
@@ -111,7 +114,7 @@ def _by_lag(net, runs, grad_out):
             if direction == "reverse":
                 part = part[::-1]
             lags = np.abs(terms[None, :] + 1 - times[:, None])
-            out[(layer, direction)], rows_in = split_by_lag(c, own, S, part, lags)
+            out[(layer, direction)], rows_in = split(c, own, S, part, lags)
             below = below + (rows_in if direction == "forward" else rows_in[::-1])
         arriving = below
     return out

@@ -16,6 +16,7 @@ from ..analysis.bptt import bptt, lag_norms
 from ..analysis.clipping import gradient_norm
 from ..analysis.decay import decay
 from ..analysis.decay_results import EVIDENCE
+from ..analysis.lag_mass import lag_mass, norms_of_parts
 from ..analysis.lyapunov import lyapunov
 from ..cells.network import DIRECTION_NAMES, Network
 from ..errors import GradflowError
@@ -108,24 +109,36 @@ def _split(model, xs, s0, trajectories, grads, T, batch):
 
     Every layer's weights (:func:`~gradflow.bptt` of the network) when the loss reaches the
     module through ``output`` and the top layer's ``h_n``; else the top layer's alone, from
-    its own direct gradients (``c_n`` included).
+    its own direct gradients (``c_n`` included).  One sequence's mass comes from
+    :func:`~gradflow.analysis.lag_mass.lag_mass`, without building the split.
     """
     cells = _cells(model)
     if isinstance(model, Network):
         G = _output_gradient(model, grads, T, batch)
         if G is not None:
-            result = bptt(model, xs, G, s0, by_lag=True)
-            return (lag_norms(result.grads_by_lag, T), [key for key, _ in cells],
-                    gradient_norm(result.grads.values()))
+            if batch == 1:
+                mass = lag_mass(model, xs[0], G[0], None if s0 is None else s0[0])
+                norm = gradient_norm(bptt(model, xs, G, s0).grads.values())
+            else:
+                result = bptt(model, xs, G, s0, by_lag=True)
+                mass = lag_norms(result.grads_by_lag, T)
+                norm = gradient_norm(result.grads.values())
+            return mass, [key for key, _ in cells], norm
     direct = _direct_gradients(model, grads, T, batch)
-    parts, totals = {}, []
+    parts, masses, totals = {}, [], []
     for key, G in direct.items():
         inputs, states = trajectories[key]
-        result = bptt(dict(cells)[key], inputs, G, states[:, 0], by_lag=True)
+        cell = dict(cells)[key]
+        if batch == 1:
+            masses.append(lag_mass(cell, inputs[0], G[0], states[0, 0]))
+            totals.extend(bptt(cell, inputs, G, states[:, 0]).grads.values())
+            continue
+        result = bptt(cell, inputs, G, states[:, 0], by_lag=True)
         totals.extend(result.grads.values())
         for name, by_lag in result.grads_by_lag.items():
             parts[f"{key[1]}.{name}"] = by_lag
-    return lag_norms(parts, T), sorted(direct), gradient_norm(totals)
+    mass = norms_of_parts(masses) if masses else lag_norms(parts, T)
+    return mass, sorted(direct), gradient_norm(totals)
 
 
 def _trajectories(model, xs, s0):
