@@ -98,9 +98,16 @@ def _cell(model, xs, S, readout=None):
 
 
 def _aligned_sum(parts):
-    """Sum of ``(mantissa, exponent)`` terms; exponents per leading index; returns (sum, exp)."""
+    """Sum of ``(mantissa, exponent)`` terms; exponents per leading index; returns (sum, exp).
+
+    The sum is a new array (its callers' norm kernels may rescale it in place).
+    """
+    if len(parts) == 1:
+        mantissa, e = parts[0]
+        return np.array(mantissa, dtype=float, order="C"), np.array(e)
     exps = np.max(np.stack([e for _, e in parts]), axis=0)
     total = np.zeros(np.shape(parts[0][0]))
+    scaled = np.empty_like(total)
     for mantissa, e in parts:
         shift = np.maximum(e - exps, -1100).reshape((-1,) + (1,) * (mantissa.ndim - 1))
         if not shift.any():
@@ -109,7 +116,9 @@ def _aligned_sum(parts):
         # two exact power-of-two factors (the first keeps the product normal): the same
         # correctly rounded value as np.ldexp, at the speed of a multiplication
         first = np.maximum(shift, -1000)
-        total += mantissa * np.exp2(first.astype(float)) * np.exp2((shift - first).astype(float))
+        np.multiply(mantissa, np.exp2(first.astype(float)), out=scaled)
+        scaled *= np.exp2((shift - first).astype(float))
+        total += scaled
     return total, exps
 
 

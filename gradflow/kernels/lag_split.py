@@ -16,7 +16,7 @@ import numpy as np
 
 from . import dispatch
 from ._common import copy_into
-from ._jit import kernel
+from ._jit import inline_kernel, kernel
 from .input_rows import input_deltas, rows_times_jacobian, rows_times_jacobian_buffers
 from .trajectory import input_projection
 
@@ -60,36 +60,87 @@ def carry_terms(cell_id, option, Wh, Wx, b, bhn, X, S, inject, lags, rows_in, by
     k_h = Wh.shape[2]
     work = np.empty((4, n))
     xp = np.empty((G, n))
-    Rt = np.zeros((m, P))  # the term rows, transposed
-    D = np.empty((P, G, n))
+    # a term's rows are zero until the step where its cotangent first arrives (going back):
+    # the rows are kept in the order the terms arrive, and only the a rows that have arrived
+    # are multiplied, as the leading a columns of compact (m, a) arrays
+    start = _arrival_steps(inject, w)
+    order = np.argsort(-start)
+    flat = np.zeros(m * P)  # the arrived rows, transposed: (m, a)
+    grown = np.zeros(m * P)
+    D_flat = np.empty(P * G * n)
+    rows_flat = np.empty(P * d)
     Wx_flat = np.ascontiguousarray(Wx).reshape(G * n, d)
-    buffers = rows_times_jacobian_buffers(cell_id, option, Wh, P, m, n)
+    J, JL, top, diag_h, diag_c, back = rows_times_jacobian_buffers(cell_id, option, Wh, P, m, n)
+    top_rows = top.shape[0]
+    top_flat = top.reshape(-1)
+    back_flat = back.reshape(-1)
     zero = np.zeros(m)
-    back = np.empty(m)
+    vjp_back = np.empty(m)
     dx = np.empty((G, n))
     rec = np.empty((Wh.shape[0], k_h))
+    a = 0
     for t in range(T, 0, -1):
+        arrived = a
+        while arrived < P and start[order[arrived]] >= t:
+            arrived += 1
+        if arrived > a:  # widen the compact rows, the new columns zero
+            old = flat[:m * a].reshape(m, a)
+            new = grown[:m * arrived].reshape(m, arrived)
+            for i in range(m):
+                for r in range(a):
+                    new[i, r] = old[i, r]
+                for r in range(a, arrived):
+                    new[i, r] = 0.0
+            flat, grown = grown, flat
+            a = arrived
+        Rt = flat[:m * a].reshape(m, a)
         for i in range(w):
-            for r in range(P):
-                Rt[i, r] += inject[t - 1, r, i]
+            for r in range(a):
+                Rt[i, r] += inject[t - 1, order[r], i]
         if h_by_lag.shape[0] == T:
-            for r in range(P):
-                lag = lags[t - 1, r]
+            for r in range(a):
+                lag = lags[t - 1, order[r]]
                 for j in range(k_h):
                     h_by_lag[lag, t - 1, j] += Rt[j, r]
         input_projection(Wx, b, X[t - 1], xp)
-        input_deltas(cell_id, option, Wh, bhn, xp, S[t - 1], Rt.T, D, work)
+        rows = rows_flat[:a * d].reshape(a, d)
+        if a > 0:
+            D = D_flat[:a * G * n].reshape(a, G, n)
+            input_deltas(cell_id, option, Wh, bhn, xp, S[t - 1], Rt.T, D, work)
+            for r in range(a):
+                lag = lags[t - 1, order[r]]
+                for g in range(G):
+                    for i in range(n):
+                        by_lag[lag, g, i, t - 1] += D[r, g, i]
+            np.dot(D.reshape(a, G * n), Wx_flat, rows)
         for r in range(P):
-            lag = lags[t - 1, r]
-            for g in range(G):
-                for i in range(n):
-                    by_lag[lag, g, i, t - 1] += D[r, g, i]
-        np.dot(D.reshape(P, G * n), Wx_flat, rows_in[t - 1])
-        dispatch.vjp(cell_id, option, Wh, bhn, xp, S[t - 1], zero, back, dx,
+            for j in range(d):
+                rows_in[t - 1, order[r], j] = rows[r, j] if r < a else 0.0
+        dispatch.vjp(cell_id, option, Wh, bhn, xp, S[t - 1], zero, vjp_back, dx,
                      hidden_deltas[t - 1], rec, work)
         for g in range(Wh.shape[0]):
             for j in range(k_h):
                 rec_in[g, t - 1, j] = rec[g, j] if g < G else 0.0
         copy_into(work, gate_values[t - 1])
-        rows_times_jacobian(cell_id, option, Wh, bhn, xp, S[t - 1], Rt, work, buffers)
+        if a > 0:
+            buffers = (J, JL, top_flat[:top_rows * a].reshape(top_rows, a), diag_h, diag_c,
+                       back_flat[:m * a].reshape(m, a))
+            rows_times_jacobian(cell_id, option, Wh, bhn, xp, S[t - 1], Rt, work, buffers)
 
+
+@inline_kernel
+def _arrival_steps(inject, w):
+    """Per term, the last step (1-based) whose direct cotangent on it is nonzero; 0 if none."""
+    T, P = inject.shape[0], inject.shape[1]
+    start = np.zeros(P, dtype=np.int64)
+    for r in range(P):
+        for t in range(T, 0, -1):
+            hit = False
+            for i in range(w):
+                if inject[t - 1, r, i] != 0.0:
+                    hit = True
+                    break
+            if hit:
+                start[r] = t
+                break
+    return start
