@@ -50,8 +50,8 @@ class Sensitivities:
         ``log10 ||dy_T/ds_{T-k}||_2`` (``-inf`` for an exactly zero block).
     input : ndarray, shape (T,)
         ``log10 ||dy_T/dx_{T-k}||_2``.
-    output_h, output_c : ndarray, shape (T + 1,), or None
-        A cell's blocks ``||dy_T/dh_{T-k}||`` and, for LSTM, ``||dy_T/dc_{T-k}||``.
+    output_c : ndarray, shape (T + 1,), or None
+        An LSTM cell's block ``||dy_T/dc_{T-k}||``.
     output_layers : ndarray, shape (L, T + 1), or None
         A network's per-layer blocks: the part of ``dy_T/ds_{T-k}`` on layer l's state.
     output_directions : ndarray, shape (2, T + 1), or None
@@ -65,7 +65,6 @@ class Sensitivities:
 
     output: np.ndarray
     input: np.ndarray
-    output_h: np.ndarray | None = None
     output_c: np.ndarray | None = None
     output_layers: np.ndarray | None = None
     output_directions: np.ndarray | None = None
@@ -85,15 +84,14 @@ def _cell(model, xs, S, readout=None):
     R = np.zeros((top.shape[0], m))
     R[:, :n] = top
     state = np.empty(T + 1)
-    blocks = np.empty((2, T + 1))
+    blocks = np.empty((1, T + 1)) if m > n else _NONE_2  # the c block alone
     inputs = np.empty(T)
     carry_rows(*model.kernel_args(), xs, S, R, np.zeros(1, dtype=np.int64), _NONE_3, _NONE_I,
                state, _NONE_3, _NONE_I, blocks, inputs, _NONE_3, _NONE_I, _NONE_I)
     return Sensitivities(
         output=_log10(state[::-1]),
         input=_log10(inputs[::-1]),
-        output_h=_log10(blocks[0, ::-1]),
-        output_c=_log10(blocks[1, ::-1]) if m > n else None,
+        output_c=_log10(blocks[0, ::-1]) if m > n else None,
     )
 
 

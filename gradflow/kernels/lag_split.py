@@ -7,9 +7,10 @@ a cell's trajectory in one sweep: ``R <- R J_t`` and the rows on the step's inpu
 ``D = R (ds_t/dxp_t)`` are BLAS products (:mod:`.input_rows`), where a term at a time would be
 P vector-Jacobian products per step.  Only the terms whose cotangent has arrived are
 multiplied: going back from T, a term joins at the last step that feeds it, so for a loss at
-every step the products are half as many as for all P rows at every step.  Each step also records what its weight gradients need
-besides ``D``: the recurrent inputs and gate values of the cell's VJP (independent of the
-cotangent), so the analysis layer can form every lag's weight gradient as batched products.
+every step the products are half as many as for all P rows at every step.  Each step also
+records what its weight gradients need besides ``D``: the recurrent inputs and gate values of
+the cell's VJP (independent of the cotangent), so the analysis layer can form every lag's
+weight gradient as batched products.
 
 Time indexing as in :mod:`gradflow.kernels.trajectory`.
 """

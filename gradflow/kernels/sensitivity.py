@@ -144,8 +144,9 @@ def carry_rows(cell_id, option, Wh, Wx, b, bhn, X, S, R, exponent, inject, injec
     state_gram, state_gram_exp : (T + 1, p, p) float64 and (T + 1,) int64, or zero-length
         The rows' Gram matrix ``R R^T`` on ``S[t]`` and its exponent (2 x the rows'), for
         norms over several cells' states.
-    block_log2 : (2, T + 1) float64, or zero-length
-        ``log2`` norms of the rows' columns on h and of the rest (LSTM's c).
+    block_log2 : (2, T + 1) or (1, T + 1) float64, or zero-length
+        ``log2`` norms of the rows' columns on h and of the rest (LSTM's c); with one row,
+        of the rest alone.
     input_log2 : (T,) float64, or zero-length
         ``log2 ||rows on X[t]||``: the sensitivity to the input of step t + 1.
     input_rows, input_exp : (T, p, d) float64 and (T,) int64, or zero-length
@@ -189,6 +190,8 @@ def carry_rows(cell_id, option, Wh, Wx, b, bhn, X, S, R, exponent, inject, injec
             if m > h_size:
                 block_log2[1, t] = rows_log2(Rt[h_size:], e, estimators[2], stats,
                                              spare[h_size:])
+        elif block_log2.shape[0] == 1 and m > h_size:
+            block_log2[0, t] = rows_log2(Rt[h_size:], e, estimators[2], stats, spare[h_size:])
         if t == 0:
             break
         if inject.shape[0] == T:
