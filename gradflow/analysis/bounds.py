@@ -168,7 +168,7 @@ def gate_derivatives(name, activation, a, *, saturation=0.01, quantiles=QUANTILE
     )
 
 
-def bounds(model=None, xs=None, s0=None, *, saturation=0.01, quantiles=QUANTILES):
+def bounds(model=None, xs=None, s0=None, *, saturation=0.01, quantiles=QUANTILES, lengths=None):
     """Derivative bounds of the activations, and the derivatives a trajectory actually meets.
 
     The seed notes' ranges: sigmoid' in (0, 1/4] with the supremum at z = 0, tanh' in (0, 1]
@@ -191,6 +191,8 @@ def bounds(model=None, xs=None, s0=None, *, saturation=0.01, quantiles=QUANTILES
         Relative saturation threshold in (0, 1), 0.01 by default.
     quantiles : sequence of float, optional
         Quantile levels in (0, 1).
+    lengths : array_like of int, shape (B,), optional
+        A padded batch's valid lengths: each sequence's derivatives over its own steps.
 
     Returns
     -------
@@ -213,7 +215,7 @@ def bounds(model=None, xs=None, s0=None, *, saturation=0.01, quantiles=QUANTILES
     if xs is None and not isinstance(model, Trajectory):
         raise GradflowError(f"{named(model)}"
                             f"{model.describe()}: inputs are required to measure derivatives")
-    run = resolve(model, xs, s0)
+    run = resolve(model, xs, s0, lengths=lengths)
     model = run.model
     tables = [model.pre_activations(seq.xs, seq.states) for seq in run.sequences()]
     gates = {}

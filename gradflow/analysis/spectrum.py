@@ -97,8 +97,9 @@ class SpectrumResult:
     bound : float or None
         RNN only: Pascanu et al.'s ``gamma * sigma_max(W_h)``, which bounds ``||J_t||_2`` at
         every step of every trajectory.
-    jacobian_norms : ndarray, shape (T,) or (B, T), or None
-        ``||J_t||_2`` at every step of the trajectory run (None without inputs).
+    jacobian_norms : ndarray, shape (T,) or (B, T), tuple of ndarray, or None
+        ``||J_t||_2`` at every step of the trajectory run (None without inputs); a padded
+        batch's as one array (T_b,) per sequence, over its own steps.
     """
 
     model: str
@@ -118,7 +119,15 @@ class SpectrumResult:
         """``max_t ||J_t||_2`` over the trajectory run: ``||ds_T/ds_{T-k}|| <= this ** k``."""
         if self.jacobian_norms is None:
             return None
-        return float(np.max(self.jacobian_norms))
+        return float(max(np.max(n) for n in self._per_sequence()))
+
+    def _per_sequence(self):
+        """The norms as one 1-d array per sequence."""
+        norms = self.jacobian_norms
+        if isinstance(norms, tuple):
+            return norms
+        norms = np.asarray(norms)
+        return (norms,) if norms.ndim == 1 else tuple(norms)
 
     @property
     def effective_reading(self):
@@ -138,20 +147,25 @@ class SpectrumResult:
             "effective_reading": self.effective_reading,
         }
         if self.jacobian_norms is not None:
-            norms = np.asarray(self.jacobian_norms)
-            flat = norms.ravel()
+            parts = self._per_sequence()
+            flat = np.concatenate(parts)
             peak = int(np.argmax(flat))
-            where = np.unravel_index(peak, norms.shape)
+            sequence = int(np.searchsorted(np.cumsum([p.size for p in parts]), peak,
+                                           side="right"))
+            batched = not (isinstance(self.jacobian_norms, np.ndarray)
+                           and self.jacobian_norms.ndim == 1)
             doc["trajectory"] = {
-                "steps": int(norms.shape[-1]),
-                "batch": int(norms.shape[0]) if norms.ndim == 2 else None,
+                "steps": max(p.size for p in parts),
+                "batch": len(parts) if batched else None,
                 "jacobian_norm2_max": float(flat[peak]),
                 "jacobian_norm2_mean": float(flat.mean()),
                 "jacobian_norm2_median": float(np.median(flat)),
                 "jacobian_norm2_min": float(flat.min()),
-                "argmax_step": int(where[-1]) + 1,
-                "argmax_sequence": int(where[0]) if norms.ndim == 2 else None,
+                "argmax_step": peak - sum(p.size for p in parts[:sequence]) + 1,
+                "argmax_sequence": sequence if batched else None,
             }
+            if isinstance(self.jacobian_norms, tuple):
+                doc["trajectory"]["lengths"] = [int(p.size) for p in parts]
         return doc
 
 
@@ -261,7 +275,7 @@ def step_norms_along(model, xs, S, *, source=None):
 _LOG10_MAX = float(np.log10(np.finfo(np.float64).max))
 
 
-def jacobian_norms(model, xs=None, s0=None, *, source=None):
+def jacobian_norms(model, xs=None, s0=None, *, source=None, lengths=None):
     """Spectral norm ``||J_t||_2`` of every step Jacobian along a trajectory.
 
     The Jacobians are formed one at a time, so memory stays bounded for any T.
@@ -277,20 +291,25 @@ def jacobian_norms(model, xs=None, s0=None, *, source=None):
     source : str, optional
         Where the model comes from (its file, ``W.npz``), named first in an error message;
         by default the file the cell was read from (``model.source``).
+    lengths : array_like of int, shape (B,), optional
+        A padded batch's valid lengths: each sequence's norms over its own steps.
 
     Returns
     -------
-    ndarray, shape (T,) or (B, T)
-        Entry ``t - 1`` is ``||ds_t/ds_{t-1}||_2``.
+    ndarray, shape (T,) or (B, T), or tuple of ndarray
+        Entry ``t - 1`` is ``||ds_t/ds_{t-1}||_2``; with ``lengths`` (or a trajectory of a
+        padded batch) one array (T_b,) per sequence.
     """
     source = _checked_source(source)
-    run = resolve(model, xs, s0)
+    run = resolve(model, xs, s0, lengths=lengths)
     norms = [step_norms_along(run.model, seq.xs, seq.states, source=source)
              for seq in run.sequences()]
-    return norms[0] if run.batch is None else np.stack(norms)
+    if run.batch is None:
+        return norms[0]
+    return tuple(norms) if run.lengths is not None else np.stack(norms)
 
 
-def spectrum(model, xs=None, s0=None, *, source=None):
+def spectrum(model, xs=None, s0=None, *, source=None, lengths=None):
     """Spectral figures of every recurrent matrix and the per-step bounds they give.
 
     For every ``W_*h``: all singular values, sigma_max, the spectral radius and the condition
@@ -314,6 +333,8 @@ def spectrum(model, xs=None, s0=None, *, source=None):
         Where the model comes from (its file, ``W.npz``): an error (a singular value or a
         step Jacobian norm beyond float64) then begins ``"W.npz: "``.  By default the file
         the cell was read from (``model.source``; none for a cell built in memory).
+    lengths : array_like of int, shape (B,), optional
+        A padded batch's valid lengths: the effective bound over each sequence's own steps.
 
     Returns
     -------
@@ -329,7 +350,7 @@ def spectrum(model, xs=None, s0=None, *, source=None):
     if not isinstance(model, Trajectory):
         one_cell(model)
     if isinstance(model, Trajectory) or xs is not None:
-        run = resolve(model, xs, s0)
+        run = resolve(model, xs, s0, lengths=lengths)
         model, norms = run.model, jacobian_norms(run, source=source)
     source = getattr(model, "source", None) if source is None else source
     activations = model.gate_activations()

@@ -18,7 +18,7 @@ from .. import _threads, validation
 from ..cells.base import Cell
 from ..cells.network import Network
 from ..errors import GradflowError, TrajectoryOverflowError, named
-from ..io.arrays import as_inputs, as_state
+from ..io.arrays import as_inputs, as_lengths, as_state
 from ..kernels.trajectory import batch_run
 from ..resources import require_memory
 
@@ -41,12 +41,17 @@ class Trajectory:
         The initial state(s), float64 (zeros when none was given).
     states : ndarray, shape (T + 1, m) or (B, T + 1, m)
         ``states[..., 0, :] = s0``, ``states[..., t, :]`` the state after step t.
+    lengths : ndarray of int, shape (B,), or None
+        A padded batch's valid lengths: sequence b ran over its first ``lengths[b]`` steps
+        alone; its states past them are zero (never computed) and :meth:`sequences` cuts
+        them off.
     """
 
     model: object
     xs: np.ndarray
     s0: np.ndarray
     states: np.ndarray
+    lengths: np.ndarray | None = None
 
     @property
     def steps(self):
@@ -68,6 +73,9 @@ class Trajectory:
         """
         if self.batch is None:
             return (self,)
+        if self.lengths is not None:  # each sequence over its own steps
+            return tuple(Trajectory(self.model, x[:L], s, S[:L + 1]) for x, s, S, L in
+                         zip(self.xs, self.s0, self.states, self.lengths, strict=True))
         return tuple(Trajectory(self.model, x, s, S)
                      for x, s, S in zip(self.xs, self.s0, self.states, strict=True))
 
@@ -103,7 +111,7 @@ def one_cell(model):
                            if isinstance(model, Network) else ""))
 
 
-def trajectory(model, xs, s0=None, *, threads=None):
+def trajectory(model, xs, s0=None, *, threads=None, lengths=None):
     """Check the inputs and the initial state once and run the cell once.
 
     Parameters
@@ -116,6 +124,9 @@ def trajectory(model, xs, s0=None, *, threads=None):
     threads : int, optional
         Batch inputs only: sequences run in parallel on this many threads (default: all
         cores).
+    lengths : array_like of int, shape (B,), optional
+        A padded batch: sequence b holds valid inputs in steps ``0..lengths[b] - 1`` and is
+        run over those alone (the padding never enters a state).
 
     Returns
     -------
@@ -129,6 +140,19 @@ def trajectory(model, xs, s0=None, *, threads=None):
     """
     one_cell(model)
     xs = as_inputs(xs, model.inputs)
+    if lengths is not None:
+        lengths = as_lengths(lengths, xs.shape[0] if xs.ndim == 3 else None, xs.shape[-2])
+        s0 = as_state(s0, model.state_size, batch=xs.shape[0])
+        states = np.zeros((xs.shape[0], xs.shape[1] + 1, model.state_size))
+        for b, (x, s, L) in enumerate(zip(xs, s0, lengths, strict=True)):
+            try:
+                states[b, :L + 1] = model._trajectory(x[:L], s)
+            except TrajectoryOverflowError as exc:
+                prefix, text = named(model), str(exc)
+                text = text[len(prefix):] if text.startswith(prefix) else text
+                raise TrajectoryOverflowError(f"{prefix}sequence {b}: {text}",
+                                              step=exc.step) from None
+        return Trajectory(model=model, xs=xs, s0=s0, states=states, lengths=lengths)
     if xs.ndim == 3:
         s0 = as_state(s0, model.state_size, batch=xs.shape[0])
         states = _batch_states(model, xs, s0, threads)
@@ -138,7 +162,7 @@ def trajectory(model, xs, s0=None, *, threads=None):
     return Trajectory(model=model, xs=xs, s0=s0, states=states)
 
 
-def resolve(subject, xs=None, s0=None, *, batch=True, threads=None):
+def resolve(subject, xs=None, s0=None, *, batch=True, threads=None, lengths=None):
     """The trajectory an analysis measures: ``subject`` itself, or the run of ``subject`` on xs.
 
     Parameters
@@ -149,7 +173,7 @@ def resolve(subject, xs=None, s0=None, *, batch=True, threads=None):
         As for :func:`trajectory`.
     batch : bool
         Whether the analysis takes batches; if not, the inputs must be one sequence (T, d).
-    threads : int, optional
+    threads, lengths : optional
         As for :func:`trajectory`.
 
     Returns
@@ -157,9 +181,10 @@ def resolve(subject, xs=None, s0=None, *, batch=True, threads=None):
     Trajectory
     """
     if isinstance(subject, Trajectory):
-        if xs is not None or s0 is not None:
-            raise GradflowError("a Trajectory carries its inputs and initial state; give "
-                                "either a Trajectory or a model with xs and s0, not both")
+        if xs is not None or s0 is not None or lengths is not None:
+            raise GradflowError("a Trajectory carries its inputs, initial state and lengths; "
+                                "give either a Trajectory or a model with xs, s0 and "
+                                "lengths, not both")
         if not batch and subject.batch is not None:
             as_inputs(subject.xs, subject.model.inputs, batch=False)
         return subject
@@ -167,4 +192,4 @@ def resolve(subject, xs=None, s0=None, *, batch=True, threads=None):
                         "a cell (RNN, LSTM, GRU), a network or a Trajectory")
     if not batch:
         xs = as_inputs(xs, subject.inputs, batch=False)
-    return trajectory(subject, xs, s0, threads=threads)
+    return trajectory(subject, xs, s0, threads=threads, lengths=lengths)

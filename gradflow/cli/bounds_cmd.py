@@ -2,7 +2,7 @@
 
 import click
 
-from ._options import emit_json, json_option, layout_options, read_trajectory, trajectory_options
+from ._options import emit_json, json_option, layout_options, read_sequences, trajectory_options
 
 
 def _analytic(result):
@@ -41,26 +41,28 @@ def _measured(result, weights):
 @click.command(short_help="sup of sigmoid', tanh', relu'; derivatives met along a trajectory.")
 @click.argument("weights", metavar="[W.npz ...]", nargs=-1, type=click.Path())
 @trajectory_options
-@layout_options()
+@layout_options(lengths=True)
 @click.option(
     "--saturation", type=float, default=0.01, show_default=True,
     help="A derivative counts as saturated below this fraction of its supremum.",
 )
 @json_option
-def bounds(weights, inputs_path, steps, input_seed, h0_path, time_major, saturation, as_json):
+def bounds(weights, inputs_path, steps, input_seed, h0_path, time_major, lengths_path, saturation,
+           as_json):
     """Analytic derivative bounds, and the derivatives each of WEIGHTS meets on a trajectory.
 
     Without weights: sup of sigmoid' (1/4, at z = 0), tanh' (1, at z = 0) and relu' (1, for
     z > 0).  With weights: every nonlinearity of each cell along the trajectory given by
     --inputs (or --steps standard-normal inputs), with the mean derivative, its quantiles,
-    the share that is saturated and, for relu, the dead units.
+    the share that is saturated and, for relu, the dead units.  A padded batch with
+    --lengths L.npy counts each sequence's own steps only.
     """
     from ..analysis.bounds import bounds as compute
     from ..cells import load
 
     if not weights:
-        if inputs_path is not None or h0_path is not None:
-            raise click.UsageError("--inputs and --h0 need a weights file")
+        if inputs_path is not None or h0_path is not None or lengths_path is not None:
+            raise click.UsageError("--inputs, --lengths and --h0 need a weights file")
         result = compute(saturation=saturation)
         if as_json:
             emit_json({**result.to_dict(), "models": []})
@@ -70,9 +72,11 @@ def bounds(weights, inputs_path, steps, input_seed, h0_path, time_major, saturat
     results = []
     for path in weights:
         model = load(path)
-        xs, s0, source = read_trajectory(model, inputs_path, steps, input_seed, h0_path,
-                                         time_major=time_major)
-        results.append((path, source, compute(model, xs, s0, saturation=saturation)))
+        xs, s0, source, lengths = read_sequences(model, inputs_path, steps, input_seed,
+                                                 h0_path, time_major=time_major,
+                                                 lengths_path=lengths_path)
+        results.append((path, source, compute(model, xs, s0, saturation=saturation,
+                                              lengths=lengths)))
     if as_json:
         first = results[0][2].to_dict()
         models = []

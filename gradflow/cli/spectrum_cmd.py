@@ -2,7 +2,7 @@
 
 import click
 
-from ._options import emit_json, json_option, layout_options, read_trajectory, trajectory_options
+from ._options import emit_json, json_option, layout_options, read_sequences, trajectory_options
 
 
 def _human(result, source):
@@ -44,24 +44,26 @@ def _human(result, source):
 @click.command(short_help="Singular values, spectral radius and Pascanu's bound of W_*h.")
 @click.argument("weights", metavar="W.npz", type=click.Path())
 @trajectory_options
-@layout_options()
+@layout_options(lengths=True)
 @json_option
-def spectrum(weights, inputs_path, steps, input_seed, h0_path, time_major, as_json):
+def spectrum(weights, inputs_path, steps, input_seed, h0_path, time_major, lengths_path,
+             as_json):
     """Spectral figures of every recurrent matrix W_*h of WEIGHTS.
 
     For each W_*h: sigma_max, spectral radius, all singular values, condition number, and the
     gate's gamma = sup f'.  For a vanilla RNN, Pascanu's bound gamma * sigma_max(W_h): below 1
     vanishing gradients are guaranteed, above 1 exploding ones are possible, not guaranteed.
     Along a trajectory (--inputs, or --steps standard-normal inputs), the largest step
-    Jacobian norm met: the effective bound, for gated cells too.
+    Jacobian norm met: the effective bound, for gated cells too (a padded batch with
+    --lengths L.npy: over each sequence's own steps).
     """
     from ..analysis.spectrum import spectrum as compute
     from ..cells import load
 
     model = load(weights)
-    xs, s0, source = read_trajectory(model, inputs_path, steps, input_seed, h0_path,
-                                     time_major=time_major)
-    result = compute(model, xs, s0, source=weights)
+    xs, s0, source, lengths = read_sequences(model, inputs_path, steps, input_seed, h0_path,
+                                             time_major=time_major, lengths_path=lengths_path)
+    result = compute(model, xs, s0, source=weights, lengths=lengths)
     if as_json:
         emit_json({**result.to_dict(), "weights": weights, **source})
     else:
