@@ -76,3 +76,14 @@ def test_the_commands_take_lengths(tmp_path):
     assert json.loads(r.stdout)["models"][0]["lengths_file"] == str(tmp_path / "L.npy")
     r = CliRunner().invoke(main, ["bounds", "--lengths", str(tmp_path / "L.npy")])
     assert r.exit_code == 2 and "need a weights file" in r.stderr
+
+
+def test_a_padded_trajectory_gives_the_padded_decay():
+    model, xs = gf.LSTM.init(5, 3, seed=1), _padded()
+    via_run = gf.decay(gf.trajectory(model, xs, lengths=LENGTHS))
+    direct = gf.decay(model, xs, lengths=LENGTHS)
+    for a, b in zip(via_run.sequences, direct.sequences, strict=True):
+        np.testing.assert_array_equal(a.log10_norm2_output, b.log10_norm2_output)
+    assert via_run.lengths.tolist() == LENGTHS.tolist()
+    with pytest.raises(gf.GradflowError, match=r"expected \(T, d\)"):  # not silently the padding
+        gf.lyapunov(gf.trajectory(model, xs, lengths=LENGTHS))

@@ -369,6 +369,9 @@ def decay(model, xs=None, s0=None, *, threshold=1e-3, quantiles=BAND_LEVELS,
         return _padded_batch(model, xs, s0, lengths, threshold, quantile_levels(quantiles),
                              with_bound, readout)
     run = resolve(model, xs, s0, threads=threads)
+    if run.lengths is not None:  # a padded batch's trajectory: each sequence over its steps
+        return _padded_batch(run.model, run.xs, run.s0, run.lengths, threshold,
+                             quantile_levels(quantiles), with_bound, readout)
     if run.batch is not None:
         with _threads.blas_threads(1):  # many small products: a BLAS pool costs, never gains
             return _batch(run, threshold, quantile_levels(quantiles), with_bound, threads,
