@@ -4,6 +4,7 @@
 both return a :class:`BPTTResult`.
 """
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 
@@ -15,7 +16,7 @@ from ._json import number, numbers
 from .clipping import gradient_norm
 
 __all__ = ["BPTTResult", "bhn_gate", "carry_split", "check_grad_out", "lag_norms", "readonly",
-           "split_by_lag", "split_bytes", "split_kernel_form"]
+           "split_by_lag", "split_bytes", "split_kernel_form", "term_rows"]
 
 
 def readonly(a):
@@ -114,17 +115,39 @@ def lag_norms(grads_by_lag, steps):
 
     Parameters
     ----------
-    grads_by_lag : mapping of str to ndarray
-        Weight gradients split by lag, lag first (:attr:`BPTTResult.grads_by_lag`).
+    grads_by_lag : mapping of str to ndarray, or sequence of ndarray
+        Weight gradients split by lag, lag first (:attr:`BPTTResult.grads_by_lag`), or any
+        arrays (T, ...) whose lag-l parts make up the lag-l gradient.
     steps : int
         The horizon T (the number of lags).
 
     Returns
     -------
     ndarray, shape (T,)
+        Scaled by each lag's largest entry, so no square over- or underflows; ``inf`` where
+        an entry is infinite, NaN where one is NaN (as :func:`~.clipping.gradient_norm`).
     """
-    parts = list(grads_by_lag.values())
-    return np.array([gradient_norm([p[lag] for p in parts]) for lag in range(steps)])
+    parts = list(grads_by_lag.values()) if isinstance(grads_by_lag, Mapping) else grads_by_lag
+    if not parts:
+        return np.zeros(steps)
+    flats = [np.reshape(p, (steps, -1)) for p in parts]
+    peak = np.max([np.max(np.abs(f), axis=1, initial=0.0) for f in flats], axis=0)
+    safe = np.where((peak > 0) & np.isfinite(peak), peak, 1.0)[:, None]
+    squares = sum(np.einsum("ij,ij->i", f / safe, f / safe) for f in flats)
+    return np.where(peak > 0, safe[:, 0] * np.sqrt(squares), peak)
+
+
+def term_rows(direct, width):
+    """The loss terms of direct cotangents ``direct`` (T, w) as :func:`split_by_lag` takes them.
+
+    Every nonzero row is a term: returns ``(inject, lags)``, inject (T, P, width) holding
+    term r's cotangent at its own step and lags (T, P) the lag at which it counts each step.
+    """
+    T = direct.shape[0]
+    terms = np.flatnonzero(np.any(direct != 0.0, axis=1))
+    inject = np.zeros((T, terms.size, width))
+    inject[terms, np.arange(terms.size), :direct.shape[1]] = direct[terms]
+    return inject, np.abs(terms[None, :] + 1 - np.arange(1, T + 1)[:, None])
 
 
 def bhn_gate(model):

@@ -19,7 +19,15 @@ from ..kernels import bptt as kernels
 from ..kernels.trajectory import run
 from ..resources import require_memory
 from ._pool import SequencePool
-from .backprop import BPTTResult, bhn_gate, check_grad_out, lag_norms, split_by_lag, split_bytes
+from .backprop import (
+    BPTTResult,
+    bhn_gate,
+    check_grad_out,
+    lag_norms,
+    split_by_lag,
+    split_bytes,
+    term_rows,
+)
 from .backprop import readonly as _readonly
 from .clipping import gradient_norm
 from .network_bptt import network_bptt
@@ -147,13 +155,10 @@ class Trajectories:
         require_memory(split_bytes(model, T, max(map(len, terms))),
                        f"the split by lag of the gradients of {model.describe()} over {T} steps")
         total = {name: np.zeros((T,) + np.shape(w)) for name, w in model.weights.items()}
-        steps = np.arange(1, T + 1)
         for g, X, S, rows in zip(G, self.inputs, self.states, terms, strict=True):
             if rows.size == 0:
                 continue
-            inject = np.zeros((T, rows.size, m))
-            inject[rows, np.arange(rows.size)] = g[rows]
-            split, _ = split_by_lag(model, X, S, inject, np.abs(rows[None, :] + 1 - steps[:, None]))
+            split, _ = split_by_lag(model, X, S, *term_rows(g, m))
             for name, value in split.items():
                 total[name] += value
         return MappingProxyType({name: _readonly(v) for name, v in total.items()})

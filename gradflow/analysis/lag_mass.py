@@ -12,18 +12,9 @@ candidate reads r * h; a projected LSTM) take the norms of the split's kernel fo
 import numpy as np
 
 from ..errors import GradientOverflowError, named
-from .backprop import bhn_gate, carry_split, check_grad_out, split_kernel_form
+from .backprop import bhn_gate, carry_split, check_grad_out, lag_norms, split_kernel_form, term_rows
 
-__all__ = ["cell_lag_norms", "lag_mass", "norms_of_parts"]
-
-
-def norms_of_parts(parts):
-    """Per-lag norm of several (T, ...) arrays taken as one vector at each lag, without overflow."""
-    flats = [np.reshape(p, (p.shape[0], -1)) for p in parts]
-    peak = np.max([np.max(np.abs(f), axis=1, initial=0.0) for f in flats], axis=0)
-    safe = np.where((peak > 0) & np.isfinite(peak), peak, 1.0)[:, None]
-    squares = sum(np.einsum("ij,ij->i", f / safe, f / safe) for f in flats)
-    return np.where(peak > 0, safe[:, 0] * np.sqrt(squares), peak)
+__all__ = ["cell_lag_norms", "lag_mass"]
 
 
 def _shared_recurrent_input(c, rec_in, G):
@@ -41,7 +32,7 @@ def cell_lag_norms(c, own, S, inject, lags):
     T, G, n, _ = by_lag.shape
     if not _shared_recurrent_input(c, rec_in, G):
         dWh, dWx, db, dbhn, _ = split_kernel_form(c, own, S, inject, lags, carried)
-        return norms_of_parts([dWh, dWx, db, dbhn]), rows_in
+        return lag_norms([dWh, dWx, db, dbhn], T), rows_in
     U = np.concatenate([rec_in[0], own, np.ones((T, 1))], axis=1)
     u_peak = float(np.max(np.abs(U)))  # >= 1: the bias column
     U /= u_peak
@@ -76,19 +67,11 @@ def lag_mass(model, x, grad_out, s0=None):
     T = x.shape[0]
     if isinstance(model, Network):
         g = check_grad_out(grad_out, (T, model.output_size))
-        runs = model.layer_trajectories(x, s0)
-        parts = ([] if not np.any(g) else
-                 list(_by_lag(model, runs, g, split=cell_lag_norms).values()))
+        parts = _by_lag(model, model.layer_trajectories(x, s0), g, split=cell_lag_norms)
+        mass = lag_norms(parts, T)
     else:
         g = check_grad_out(grad_out, (T, model.state_size))
-        terms = np.flatnonzero(np.any(g != 0.0, axis=1))
-        parts = []
-        if terms.size:
-            inject = np.zeros((T, terms.size, model.state_size))
-            inject[terms, np.arange(terms.size)] = g[terms]
-            lags = np.abs(terms[None, :] + 1 - np.arange(1, T + 1)[:, None])
-            parts = [cell_lag_norms(model, x, model.run(x, s0), inject, lags)[0]]
-    mass = norms_of_parts(parts) if parts else np.zeros(T)
+        mass = cell_lag_norms(model, x, model.run(x, s0), *term_rows(g, model.state_size))[0]
     if not np.isfinite(mass).all():
         lag = int(np.flatnonzero(~np.isfinite(mass))[0])
         raise GradientOverflowError(f"{named(model)}the lag-{lag} part of the gradient of "

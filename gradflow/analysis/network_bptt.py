@@ -95,10 +95,6 @@ def _by_lag(net, runs, grad_out, split=split_by_lag):
     require_memory(sum(split_bytes(c, T, P) for c in net.cells),
                    f"the split by lag of the gradients of {net.describe()} over {T} steps")
     out = {}
-    if P == 0:
-        for key, c in cells.items():
-            out[key] = {name: np.zeros((T,) + np.shape(w)) for name, w in c.weights.items()}
-        return out
     D = net.directions
     # the terms' cotangents on the top layer's outputs, in input-array time: (T, P, D p)
     arriving = np.zeros((T, P, grad_out.shape[1]))

@@ -16,7 +16,7 @@ from ..analysis.bptt import bptt, lag_norms
 from ..analysis.clipping import gradient_norm
 from ..analysis.decay import decay
 from ..analysis.decay_results import EVIDENCE
-from ..analysis.lag_mass import lag_mass, norms_of_parts
+from ..analysis.lag_mass import lag_mass
 from ..analysis.lyapunov import lyapunov
 from ..cells.network import DIRECTION_NAMES, Network
 from ..errors import GradflowError
@@ -137,7 +137,7 @@ def _split(model, xs, s0, trajectories, grads, T, batch):
         totals.extend(result.grads.values())
         for name, by_lag in result.grads_by_lag.items():
             parts[f"{key[1]}.{name}"] = by_lag
-    mass = norms_of_parts(masses) if masses else lag_norms(parts, T)
+    mass = lag_norms(masses or parts, T)
     return mass, sorted(direct), gradient_norm(totals)
 
 
