@@ -15,7 +15,7 @@ from .. import _threads
 from ..cells.network import Network
 from ..cells.readout import Readout
 from ..errors import GradflowError, named
-from ..io.arrays import as_inputs, as_lengths, as_state, batch_first
+from ..io.arrays import as_inputs, as_lengths, batch_first
 from ..kernels import suffix_products
 from ..resources import require_memory
 from ..validation import boolean, fraction, quantile_levels
@@ -217,16 +217,12 @@ def _batch(run, threshold, levels, with_effective_bound, threads=None, readout=N
                       readout=readout)
 
 
-def _padded_batch(model, xs, s0, lengths, threshold, levels, with_effective_bound,
-                  readout=None):
-    """A padded batch: each sequence over its own valid steps ``0..lengths[b] - 1``."""
-    s0 = as_state(s0, model.state_size, batch=xs.shape[0])
-    sequences = tuple(
-        _single(resolve(model, x[:length], s, batch=False), threshold, with_effective_bound,
-                readout=readout)
-        for x, s, length in zip(xs, s0, lengths, strict=True))
-    return _summarise(model, sequences, threshold, levels, with_effective_bound, lengths,
-                      readout)
+def _padded_batch(run, threshold, levels, with_effective_bound, readout=None):
+    """A padded batch's trajectory: each sequence over its own valid steps."""
+    sequences = tuple(_single(seq, threshold, with_effective_bound, readout=readout)
+                      for seq in run.sequences())
+    return _summarise(run.model, sequences, threshold, levels, with_effective_bound,
+                      run.lengths, readout)
 
 
 def _summarise(model, sequences, threshold, levels, with_effective_bound, lengths=None,
@@ -365,13 +361,9 @@ def decay(model, xs=None, s0=None, *, threshold=1e-3, quantiles=BAND_LEVELS,
                              quantiles=quantile_levels(quantiles),
                              whole_state=boolean(whole_state, "whole_state"), lengths=lengths,
                              readout=readout)
-    if lengths is not None:
-        return _padded_batch(model, xs, s0, lengths, threshold, quantile_levels(quantiles),
-                             with_bound, readout)
-    run = resolve(model, xs, s0, threads=threads)
-    if run.lengths is not None:  # a padded batch's trajectory: each sequence over its steps
-        return _padded_batch(run.model, run.xs, run.s0, run.lengths, threshold,
-                             quantile_levels(quantiles), with_bound, readout)
+    run = resolve(model, xs, s0, threads=threads, lengths=lengths)
+    if run.lengths is not None:  # a padded batch: each sequence over its own steps
+        return _padded_batch(run, threshold, quantile_levels(quantiles), with_bound, readout)
     if run.batch is not None:
         with _threads.blas_threads(1):  # many small products: a BLAS pool costs, never gains
             return _batch(run, threshold, quantile_levels(quantiles), with_bound, threads,

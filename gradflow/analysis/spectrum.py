@@ -149,19 +149,17 @@ class SpectrumResult:
         if self.jacobian_norms is not None:
             parts = self._per_sequence()
             flat = np.concatenate(parts)
-            peak = int(np.argmax(flat))
-            sequence = int(np.searchsorted(np.cumsum([p.size for p in parts]), peak,
-                                           side="right"))
+            sequence = int(np.argmax([p.max() for p in parts]))  # the first to reach the max
             batched = not (isinstance(self.jacobian_norms, np.ndarray)
                            and self.jacobian_norms.ndim == 1)
             doc["trajectory"] = {
                 "steps": max(p.size for p in parts),
                 "batch": len(parts) if batched else None,
-                "jacobian_norm2_max": float(flat[peak]),
+                "jacobian_norm2_max": float(flat.max()),
                 "jacobian_norm2_mean": float(flat.mean()),
                 "jacobian_norm2_median": float(np.median(flat)),
                 "jacobian_norm2_min": float(flat.min()),
-                "argmax_step": peak - sum(p.size for p in parts[:sequence]) + 1,
+                "argmax_step": int(np.argmax(parts[sequence])) + 1,
                 "argmax_sequence": sequence if batched else None,
             }
             if isinstance(self.jacobian_norms, tuple):

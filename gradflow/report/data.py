@@ -155,24 +155,11 @@ def tasks_for(model):
     return TASKS_PER_MODEL
 
 
-def _first_sequence(xs, s0, lengths):
-    """The batch's first sequence over its own steps, and its initial state."""
-    if xs.ndim == 2:
-        return xs, s0
-    s0 = None if s0 is None else np.asarray(s0)
-    first_s0 = s0 if s0 is None or s0.ndim == 1 else s0[0]
-    return (xs[0] if lengths is None else xs[0, :int(lengths[0])]), first_s0
-
-
 def _cell_report(label, model, color, xs, s0, tick, flow_ends, threshold, lengths=None):
-    if lengths is None:
-        run = trajectory(model, xs, s0)
-        d = decay(run, threshold=threshold)
-        first = run.sequences()[0]
-    else:  # each sequence over its own steps; the other pages read the first one
-        d = decay(model, xs, s0, threshold=threshold, lengths=lengths)
-        first = trajectory(model, *_first_sequence(xs, s0, lengths))
+    run = trajectory(model, xs, s0, lengths=lengths)  # a padded batch: each over its steps
+    d = decay(run, threshold=threshold)
     tick("gradient decay")
+    first = run.sequences()[0]
     fm = flow_map(first, ends=flow_ends)
     tick("flow map")
     sp = spectrum(first)
@@ -182,9 +169,9 @@ def _cell_report(label, model, color, xs, s0, tick, flow_ends, threshold, length
     gates = model.gate_values(first.xs, first.states)
     ly = lyapunov(first, warmup=default_warmup(first.steps))  # decay's warm-up
     tick("Lyapunov spectrum")
-    return ModelReport(label=label, model=model, color=color, steps=xs.shape[-2], decay=d,
+    return ModelReport(label=label, model=model, color=color, steps=run.steps, decay=d,
                        flow=fm, spectrum=sp, derivatives=der, lyapunov=ly, products=products,
-                       gates=gates, batch=xs.shape[0] if xs.ndim == 3 else None)
+                       gates=gates, batch=run.batch)
 
 
 def _network_reports(label, net, colors, xs, s0, tick, flow_ends, threshold, lengths=None):
@@ -193,7 +180,7 @@ def _network_reports(label, net, colors, xs, s0, tick, flow_ends, threshold, len
     batch = xs.shape[0] if xs.ndim == 3 else None
     out = [ModelReport(label=label, model=net, color=colors[0], steps=xs.shape[-2], decay=d,
                        batch=batch)]
-    first = _first_sequence(xs, None, lengths)[0]
+    first = xs if batch is None else xs[0, :None if lengths is None else int(lengths[0])]
     for index, layer in enumerate(net.layers):
         inputs = net.layer_inputs(first, index)
         out.append(_cell_report(f"{label} layer {index}", layer[0], colors[index + 1], inputs,
