@@ -279,6 +279,14 @@ def report_inputs_count(tmp):
             "-o", "r.pdf"]
 
 
+def report_lengths_count(tmp):
+    gf.GRU.init(4, 3, seed=0).save(tmp / "v.npz")
+    np.save(tmp / "xb.npy", np.zeros((2, 10, 3)))
+    np.save(tmp / "l.npy", np.array([10, 6]))
+    return ["report", _good(tmp), "v.npz", "--inputs", "xb.npy", "--lengths", "l.npy",
+            "--lengths", "l.npy", "--lengths", "l.npy", "-o", "r.pdf"]
+
+
 def report_inputs_twice(tmp):
     np.save(tmp / "x.npy", np.zeros((10, 3)))
     return ["report", f"{_good(tmp)}:x.npy", "--inputs", "x.npy", "-o", "r.pdf"]
