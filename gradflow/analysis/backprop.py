@@ -194,7 +194,7 @@ def carry_split(c, own, S, inject, lags):
     """All loss terms carried back in one sweep: what the split by lag multiplies out.
 
     Returns ``(by_lag, rec_in, gate_values, hidden_deltas, h_by_lag, rows_in, spans)``:
-    the gate deltas by lag and step ``[lag, gate, unit, step]``, each gate block's recurrent
+    the gate deltas by lag and step ``[lag, step, gate, unit]``, each gate block's recurrent
     inputs by step, the gate values, a projection's deltas and rows by lag, the terms' rows on
     the cell's inputs (T, P, d), and per lag the range of steps where some term counts it (None
     where none does).  Arguments as :func:`split_by_lag`.
@@ -205,7 +205,7 @@ def carry_split(c, own, S, inject, lags):
     G, n = b.shape
     H, k_h = Wh.shape[0], Wh.shape[2]
     rows_in = np.empty((T, P, Wx.shape[2]))
-    by_lag = np.zeros((T, G, n, T))  # [lag, gate, unit, step]
+    by_lag = np.zeros((T, T, G, n))  # [lag, step, gate, unit]
     rec_in = np.empty((H, T, k_h))
     gate_values = np.empty((T, 4, n))
     hidden_deltas = np.empty((T, H, n))
@@ -215,7 +215,7 @@ def carry_split(c, own, S, inject, lags):
                           gate_values, hidden_deltas, h_by_lag)
     # each lag's products run over the steps where some term counts it (for a forward cell
     # and a loss at every step, lag l has T - l of them: half the flops of the full products)
-    live = np.any(by_lag.reshape(T, G * n, T) != 0.0, axis=1)
+    live = np.any(by_lag.reshape(T, T, G * n) != 0.0, axis=2)
     spans = [(int(k[0]), int(k[-1]) + 1) if k.size else None
              for k in (np.flatnonzero(row) for row in live)]
     return by_lag, rec_in, gate_values, hidden_deltas, h_by_lag, rows_in, spans
@@ -228,25 +228,25 @@ def split_kernel_form(c, own, S, inject, lags, carried=None):
     """
     by_lag, rec_in, gate_values, hidden_deltas, h_by_lag, rows_in, spans = (
         carried or carry_split(c, own, S, inject, lags))
-    T, G, n, _ = by_lag.shape
+    T, _, G, n = by_lag.shape
     H, k_h = rec_in.shape[0], rec_in.shape[2]
     d = own.shape[1]
-    flat = by_lag.reshape(T, G * n, T)
+    flat = by_lag.reshape(T, T, G * n)
     dWx = np.zeros((T, G, n, d))
     for lag, span in enumerate(spans):
         if span is not None:
-            dWx[lag] = (flat[lag, :, span[0]:span[1]] @ own[span[0]:span[1]]).reshape(G, n, d)
-    db = by_lag.sum(axis=3)
+            dWx[lag] = (flat[lag, span[0]:span[1]].T @ own[span[0]:span[1]]).reshape(G, n, d)
+    db = by_lag.sum(axis=1)
     gate = bhn_gate(c)
     if gate >= 0:  # reset_after: the candidate's recurrent part is scaled by the reset gate
-        by_lag[:, gate] *= gate_values[:, 0, :].T
+        by_lag[:, :, gate] *= gate_values[:, 0, :]
     dWh = np.zeros((T, H, n, k_h))
     for lag, span in enumerate(spans):
         if span is not None:
             lo, hi = span
             for g in range(G):
-                np.matmul(by_lag[lag, g, :, lo:hi], rec_in[g, lo:hi], out=dWh[lag, g])
-    dbhn = by_lag[:, gate].sum(axis=2) if gate >= 0 else np.zeros((T, n))
+                np.matmul(by_lag[lag, lo:hi, g].T, rec_in[g, lo:hi], out=dWh[lag, g])
+    dbhn = by_lag[:, :, gate].sum(axis=1) if gate >= 0 else np.zeros((T, n))
     for g in range(G, H):  # blocks past the gates: delta_h fixed per step, rec_in the rows on h
         dWh[:, g] = hidden_deltas[:, g, :].T @ h_by_lag
     return dWh, dWx, db, dbhn, rows_in

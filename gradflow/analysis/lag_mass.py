@@ -29,22 +29,22 @@ def cell_lag_norms(c, own, S, inject, lags):
     """
     carried = carry_split(c, own, S, inject, lags)
     by_lag, rec_in, rows_in, spans = carried[0], carried[1], carried[5], carried[6]
-    T, G, n, _ = by_lag.shape
+    T, G = by_lag.shape[0], by_lag.shape[2]
     if not _shared_recurrent_input(c, rec_in, G):
         dWh, dWx, db, dbhn, _ = split_kernel_form(c, own, S, inject, lags, carried)
         return lag_norms([dWh, dWx, db, dbhn], T), rows_in
     U = np.concatenate([rec_in[0], own, np.ones((T, 1))], axis=1)
     u_peak = float(np.max(np.abs(U)))  # >= 1: the bias column
     U /= u_peak
-    flat = by_lag.reshape(T, G * n, T)
+    flat = by_lag.reshape(T, T, -1)  # [lag, step, gate and unit]
     out = np.zeros(T)
     for lag, span in enumerate(spans):
         if span is None:
             continue
-        A = flat[lag, :, span[0]:span[1]]
+        A = flat[lag, span[0]:span[1]]
         a_peak = float(np.max(np.abs(A)))
-        if a_peak > 0.0:
-            out[lag] = a_peak * u_peak * np.linalg.norm((A / a_peak) @ U[span[0]:span[1]])
+        if a_peak > 0.0:  # the norm of the product's transpose, U^T A
+            out[lag] = a_peak * u_peak * np.linalg.norm(U[span[0]:span[1]].T @ (A / a_peak))
     return out, rows_in
 
 

@@ -5,7 +5,9 @@ step's input are ``R (ds_t/dx_t) = D W_x`` with ``D`` (p, G, n) flattened agains
 flattened to (G n, d): one BLAS product for all p rows.  ``D`` is what each cell's VJP calls
 ``delta_x``, row by row; here it is formed for p rows from one evaluation of the gates, with
 the few dense parts (the projected LSTM's ``W_hr``, the seed GRU's reset path through
-``W_hh``) as BLAS products.  Cell conventions as in the cell kernel modules.
+``W_hh``) as BLAS products.  The rows are kept transposed, ``Rt`` (m, p) and ``Dt``
+(G, n, p), so that every loop over them runs along contiguous memory.  Cell conventions as in
+the cell kernel modules.
 """
 
 import numpy as np
@@ -18,34 +20,34 @@ from .lstm_projection import PROJECTION
 
 
 @kernel
-def _rnn(act, leak, Wh, xp, s, R, D, work):
+def _rnn(act, leak, Wh, xp, s, Rt, Dt, work):
     a = work[0]
     matvec_add(Wh[0], s, xp[0], a)
     for i in range(a.shape[0]):
         d = leak * activation_slope(act, a[i], activate(act, a[i]))
-        for r in range(R.shape[0]):
-            D[r, 0, i] = R[r, i] * d
+        for r in range(Rt.shape[1]):
+            Dt[0, i, r] = Rt[i, r] * d
 
 
 @kernel
-def _lstm(Wh, xp, s, R, D, work, h_size, gm):
-    """Both LSTMs: ``gm`` (p, n) holds the rows on ``M = O tanh(C)`` (for n = h_size, on H)."""
+def _lstm(Wh, xp, s, Rt, Dt, work, h_size, gmt):
+    """Both LSTMs: ``gmt`` (n, p) holds the rows on ``M = O tanh(C)`` (for n = h_size, on H)."""
     n = Wh.shape[1]
     gates(Wh, xp, s[:h_size], work)
     for i in range(n):
         _, gf, gi, gc, go, k = slopes(work, s[h_size + i], i, 1.0)
-        for r in range(R.shape[0]):
-            u = R[r, h_size + i] + gm[r, i] * k
-            D[r, 0, i] = u * gf
-            D[r, 1, i] = u * gi
-            D[r, 2, i] = gm[r, i] * go
-            D[r, 3, i] = u * gc
+        for r in range(Rt.shape[1]):
+            u = Rt[h_size + i, r] + gmt[i, r] * k
+            Dt[0, i, r] = u * gf
+            Dt[1, i, r] = u * gi
+            Dt[2, i, r] = gmt[i, r] * go
+            Dt[3, i, r] = u * gc
 
 
 @kernel
-def _gru(reset_after, Wh, bhn, xp, s, R, D, work):
+def _gru(reset_after, Wh, bhn, xp, s, Rt, Dt, work):
     n = s.shape[0]
-    p = R.shape[0]
+    p = Rt.shape[1]
     gru.gates(reset_after, Wh, bhn, xp, s, work)
     for i in range(n):
         Z = work[1, i]
@@ -53,40 +55,44 @@ def _gru(reset_after, Wh, bhn, xp, s, R, D, work):
         gz = (s[i] - Ht) * Z * (1.0 - Z)
         g = (1.0 - Z) * (1.0 - Ht * Ht)
         for r in range(p):
-            D[r, 1, i] = R[r, i] * gz
-            D[r, 2, i] = R[r, i] * g
+            Dt[1, i, r] = Rt[i, r] * gz
+            Dt[2, i, r] = Rt[i, r] * g
     if reset_after:
         # H~ = tanh(xp_h + R * u): the reset pre-activation's rows are the candidate's times u R'
         for i in range(n):
             Rg = work[0, i]
             w = work[3, i] * Rg * (1.0 - Rg)
             for r in range(p):
-                D[r, 0, i] = D[r, 2, i] * w
+                Dt[0, i, r] = Dt[2, i, r] * w
     else:
-        # H~ = tanh(W_hh (R * h) + xp_h): the rows on R * h are (rows on the candidate) W_hh
-        Q = np.dot(np.ascontiguousarray(D[:, 2, :]), Wh[2])
+        # H~ = tanh(W_hh (R * h) + xp_h): the rows on R * h are (rows on the candidate) W_hh,
+        # transposed W_hh^T (rows on the candidate)^T
+        Qt = np.dot(Wh[2].T, Dt[2])
         for i in range(n):
             Rg = work[0, i]
             w = s[i] * Rg * (1.0 - Rg)
             for r in range(p):
-                D[r, 0, i] = Q[r, i] * w
+                Dt[0, i, r] = Qt[i, r] * w
 
 
 @inline_kernel
-def input_deltas(cell_id, option, Wh, bhn, xp, s, R, D, work):
-    """Write ``D[r] = R[r] (ds_t/dxp_t)`` (p, G, n) for the step leaving ``s = s_{t-1}``."""
+def input_deltas(cell_id, option, Wh, bhn, xp, s, Rt, Dt, work):
+    """Write ``D[r] = R[r] (ds_t/dxp_t)`` for the step leaving ``s = s_{t-1}``, transposed.
+
+    ``Rt`` (m, p) are the rows ``R`` transposed, ``Dt`` (G, n, p) receives ``D`` transposed:
+    ``Dt[g, i, r] = D[r, g, i]``.
+    """
     if cell_id == dispatch.RNN:
-        _rnn(option[0], option[1], Wh, xp, s, R, D, work)
+        _rnn(option[0], option[1], Wh, xp, s, Rt, Dt, work)
     elif cell_id == dispatch.LSTM:
         h_size = Wh.shape[2]
         if option[0] == 0:
-            _lstm(Wh, xp, s, R, D, work, h_size, np.ascontiguousarray(R[:, :h_size]))
+            _lstm(Wh, xp, s, Rt, Dt, work, h_size, Rt[:h_size])
         else:
-            # H = W_hr M: the rows on M are R_h W_hr = R_h (W_hr^T)^T
-            gm = np.dot(np.ascontiguousarray(R[:, :h_size]), Wh[PROJECTION].T)
-            _lstm(Wh, xp, s, R, D, work, h_size, gm)
+            # H = W_hr M: the rows on M are R_h W_hr = R_h (W_hr^T)^T, transposed W_hr^T R_h^T
+            _lstm(Wh, xp, s, Rt, Dt, work, h_size, np.dot(Wh[PROJECTION], Rt[:h_size]))
     else:
-        _gru(option[0], Wh, bhn, xp, s, R, D, work)
+        _gru(option[0], Wh, bhn, xp, s, Rt, Dt, work)
 
 
 @inline_kernel

@@ -38,9 +38,10 @@ def carry_terms(cell_id, option, Wh, Wx, b, bhn, X, S, inject, lags, rows_in, by
         The lag at which term r counts the contribution of step t + 1 (``lags[t, r]``).
     rows_in : (T, P, d) float64
         Out: the rows on ``X[t]`` (what reaches the layer below, or the inputs).
-    by_lag : (T, G, n, T) float64
-        Added to: ``by_lag[l, :, :, t]`` sums the terms' rows on the input projection of
-        step t + 1 (the VJP's ``delta_x``) over the terms that count it at lag l.
+    by_lag : (T, T, G, n) float64
+        Added to: ``by_lag[l, t]`` sums the terms' rows on the input projection of step
+        t + 1 (the VJP's ``delta_x``) over the terms that count it at lag l (each step's
+        block contiguous, so every term adds along memory).
     rec_in : (H, T, k) float64
         Out: the VJP's recurrent inputs of step t + 1 (``W_gh``'s gradient is
         ``delta_h[g] rec_in[g]^T``); the rows of blocks past the gates (a projection's) hold
@@ -108,14 +109,14 @@ def carry_terms(cell_id, option, Wh, Wx, b, bhn, X, S, inject, lags, rows_in, by
         input_projection(Wx, b, X[t - 1], xp)
         rows = rows_flat[:a * d].reshape(a, d)
         if a > 0:
-            D = D_flat[:a * G * n].reshape(a, G, n)
-            input_deltas(cell_id, option, Wh, bhn, xp, S[t - 1], Rt.T, D, work)
+            Dt = D_flat[:a * G * n].reshape(G, n, a)
+            input_deltas(cell_id, option, Wh, bhn, xp, S[t - 1], Rt, Dt, work)
             for r in range(a):
                 lag = lags[t - 1, order[r]]
                 for g in range(G):
                     for i in range(n):
-                        by_lag[lag, g, i, t - 1] += D[r, g, i]
-            np.dot(D.reshape(a, G * n), Wx_flat, rows)
+                        by_lag[lag, t - 1, g, i] += Dt[g, i, r]
+            np.dot(Dt.reshape(G * n, a).T, Wx_flat, rows)
         for r in range(P):
             for j in range(d):
                 rows_in[t - 1, order[r], j] = rows[r, j] if r < a else 0.0

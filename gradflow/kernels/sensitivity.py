@@ -162,7 +162,7 @@ def carry_rows(cell_id, option, Wh, Wx, b, bhn, X, S, R, exponent, inject, injec
     xp = np.empty((G, n))
     h_size = Wh.shape[2]
     buffers = rows_times_jacobian_buffers(cell_id, option, Wh, p, m, n)
-    D = np.empty((p, G, n))
+    Dt = np.empty((G, n, p))  # the rows on the input projection, transposed
     Wx_flat = np.ascontiguousarray(Wx).reshape(G * n, d)
     rows_in = np.empty((p, d))
     Rt = np.ascontiguousarray(R.T)  # the rows transposed: each state block a slice
@@ -199,9 +199,9 @@ def carry_rows(cell_id, option, Wh, Wx, b, bhn, X, S, R, exponent, inject, injec
             e = _rescale(Rt, e)
         input_projection(Wx, b, X[t - 1], xp)
         if need_inputs:
-            input_deltas(cell_id, option, Wh, bhn, xp, S[t - 1], Rt.T, D, work)
+            input_deltas(cell_id, option, Wh, bhn, xp, S[t - 1], Rt, Dt, work)
             out = input_rows[t - 1] if input_rows.shape[0] == T else rows_in
-            np.dot(D.reshape(p, G * n), Wx_flat, out)
+            np.dot(Dt.reshape(G * n, p).T, Wx_flat, out)
             if input_log2.shape[0] == T:
                 input_log2[t - 1] = gram_log2_norm(out, e)
             if input_rows.shape[0] == T:

@@ -8,9 +8,11 @@ loss gradient (every layer's weights where the loss reaches the module through i
 """
 
 import math
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
+from .._threads import available_cores
 from ..analysis._json import number, numbers
 from ..analysis.bptt import bptt, lag_norms
 from ..analysis.clipping import gradient_norm
@@ -167,6 +169,19 @@ def _long_share(mass):
     return float(np.sum(mass[mass.size // 2:]) / total)
 
 
+def _side_by_side(first, second):
+    """``(first(), second())``, the second on another thread where a second core is free.
+
+    The decay and the split are independent backward sweeps whose kernels release the GIL;
+    ``second`` must not start a Numba thread pool (the split's kernels never do).
+    """
+    if available_cores() < 2:
+        return first(), second()
+    with ThreadPoolExecutor(1) as pool:
+        pending = pool.submit(second)
+        return first(), pending.result()
+
+
 def take_snapshot(model, arrays, step, *, threshold=1e-3, split=True):
     """The snapshot document after ``step`` steps, from a capture's arrays.
 
@@ -195,13 +210,16 @@ def take_snapshot(model, arrays, step, *, threshold=1e-3, split=True):
     xs = arrays["xs"]
     B, T, _ = xs.shape
     s0 = initial_states(model, arrays["hx"], B)
-    result = decay(model, xs, s0, threshold=threshold)
     trajectories = _trajectories(model, xs, s0)
-    cells = _lambda_1(model, trajectories, result.fit_lags[0])
-    top = [c for c in cells if c["direction"] == "forward"][-1]
     mass, covered, norm = None, [], None
     if split and arrays["grads"]:
-        mass, covered, norm = _split(model, xs, s0, trajectories, arrays["grads"], T, B)
+        result, (mass, covered, norm) = _side_by_side(
+            lambda: decay(model, xs, s0, threshold=threshold),
+            lambda: _split(model, xs, s0, trajectories, arrays["grads"], T, B))
+    else:
+        result = decay(model, xs, s0, threshold=threshold)
+    cells = _lambda_1(model, trajectories, result.fit_lags[0])
+    top = [c for c in cells if c["direction"] == "forward"][-1]
     return {
         "step": int(step),
         "eval_loss": None,
