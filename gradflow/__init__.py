@@ -34,6 +34,7 @@ _EXPORTS = {
     "GateDerivatives": "gradflow.analysis.bounds",
     "lyapunov": "gradflow.analysis.lyapunov",
     "LyapunovResult": "gradflow.analysis.lyapunov",
+    "LyapunovBatchResult": "gradflow.analysis.lyapunov_batch",
     "kaplan_yorke_dimension": "gradflow.analysis.lyapunov",
     "floss": "gradflow.analysis.floss",
     "FlossResult": "gradflow.analysis.floss",

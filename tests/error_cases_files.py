@@ -179,9 +179,10 @@ def lyapunov_warmup_too_long(tmp):
     return ["lyapunov", _good(tmp), "--steps", "100", "--warmup", "300"]
 
 
-def lyapunov_batch_inputs(tmp):
+def lyapunov_batch_warmup_too_long(tmp):
     np.save(tmp / "xb.npy", np.zeros((2, 10, 3)))
-    return ["lyapunov", _good(tmp), "--inputs", "xb.npy"]
+    np.save(tmp / "L.npy", np.array([10, 5]))
+    return ["lyapunov", _good(tmp), "--inputs", "xb.npy", "--lengths", "L.npy", "--warmup", "8"]
 
 
 def compare_bad_lengths(tmp):

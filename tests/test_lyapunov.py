@@ -141,7 +141,7 @@ def test_bad_arguments(kwargs, message):
     with pytest.raises(gf.GradflowError, match=message):
         gf.lyapunov(model, inputs(10, 2), **kwargs)
     with pytest.raises(gf.GradflowError, match="shape"):
-        gf.lyapunov(model, np.zeros((2, 10, 2)))
+        gf.lyapunov(model, np.zeros((10, 3)))
 
 
 def test_cli_json_and_text(tmp_path):
@@ -161,9 +161,9 @@ def test_cli_json_and_text(tmp_path):
     assert "lambda_1 =" in text and "Kaplan-Yorke dimension" in text
     bad = invoke("lyapunov", path, "--k", 9)
     assert bad.exit_code == 1 and "k must be an integer in [1, 4]" in bad.stderr
-    np.save(tmp_path / "xb.npy", np.zeros((2, 5, 2)))
-    bad = invoke("lyapunov", path, "--inputs", tmp_path / "xb.npy")
-    assert bad.exit_code == 1 and "one sequence" in bad.stderr
+    np.save(tmp_path / "xb.npy", np.zeros((3, 5, 2)))  # a batch: one spectrum a sequence
+    batch = invoke("lyapunov", path, "--inputs", tmp_path / "xb.npy", "--json")
+    assert batch.exit_code == 0 and json.loads(batch.stdout)["batch"] == 3
 
 
 # ---------------------------------------------------------------- statistics and convergence

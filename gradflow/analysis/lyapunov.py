@@ -8,6 +8,7 @@ import numpy as np
 from ..errors import GradflowError, named
 from ..validation import integer
 from ._json import number, numbers
+from .lyapunov_batch import LyapunovBatchResult
 from .lyapunov_statistics import (
     block_spectra,
     convergence_warnings,
@@ -229,7 +230,7 @@ def lyapunov_spectrum(model, xs, S, k, warmup, interval, seed):
     return exponents, qr_steps, log_r
 
 
-def lyapunov(model, xs=None, s0=None, k=None, warmup=0, *, interval=1, seed=0):
+def lyapunov(model, xs=None, s0=None, k=None, warmup=0, *, interval=1, seed=0, lengths=None):
     """Lyapunov spectrum of the cell along the trajectory driven by ``xs``.
 
     A random orthonormal frame ``Q`` (m, k) is carried along, ``Q <- J_t Q``, and
@@ -243,25 +244,30 @@ def lyapunov(model, xs=None, s0=None, k=None, warmup=0, *, interval=1, seed=0):
     Parameters
     ----------
     model : RNN, LSTM, GRU or Trajectory
-        The cell, or a single-sequence trajectory already computed (``lyapunov(trajectory,
-        k=K)``: then without ``xs`` and ``s0``).
-    xs : ndarray, shape (T, d)
-        Inputs (zeros give the autonomous system).
-    s0 : ndarray, shape (m,), optional
+        The cell, or a trajectory already computed (``lyapunov(trajectory, k=K)``: then
+        without ``xs``, ``s0`` and ``lengths``).
+    xs : ndarray, shape (T, d), or a batch (B, T, d)
+        Inputs (zeros give the autonomous system).  A batch gives one spectrum per sequence
+        (:class:`~gradflow.analysis.lyapunov_batch.LyapunovBatchResult`).
+    s0 : ndarray, shape (m,) or (B, m), optional
         Initial state (zeros by default).
     k : int, optional
         Number of exponents, 1..m (all m by default).
     warmup : int, optional
-        Leading steps excluded from the averages, 0..T-1.
+        Leading steps excluded from the averages, 0..T-1.  For a batch: fewer than the
+        shortest sequence's steps, or one per sequence, or None for each sequence's default
+        (its first quarter, as ``gf.decay`` and ``gradflow lyapunov`` use).
     interval : int, optional
         Steps between re-orthonormalisations (1: every step); longer intervals are cheaper but
         can leave the float64 range, which is reported as an error.
     seed : int, optional
-        Seed of the initial frame.
+        Seed of the initial frame (the same frame for every sequence of a batch).
+    lengths : array_like of int, shape (B,), optional
+        A padded batch's valid lengths: each sequence's spectrum over its own steps only.
 
     Returns
     -------
-    LyapunovResult
+    LyapunovResult, or LyapunovBatchResult for a batch
 
     Raises
     ------
@@ -277,7 +283,9 @@ def lyapunov(model, xs=None, s0=None, k=None, warmup=0, *, interval=1, seed=0):
     Engelken, Wolf & Abbott (2023), "Lyapunov spectra of chaotic recurrent neural networks",
     Physical Review Research 5, 043044.
     """
-    run = resolve(model, xs, s0, batch=False)
+    run = resolve(model, xs, s0, lengths=lengths)
+    if run.batch is not None:
+        return _batch(run, k=k, warmup=warmup, interval=interval, seed=seed)
     model, xs, S = run.model, run.xs, run.states
     T = run.steps
     m = model.state_size
@@ -302,3 +310,45 @@ def lyapunov(model, xs=None, s0=None, k=None, warmup=0, *, interval=1, seed=0):
         running_lambda_1=running,
         block_exponents=block_spectra(log_r, qr_steps, warmup),
     )
+
+
+def _batch(run, k=None, warmup=None, *, interval=1, seed=0):
+    """Spectra of every sequence of a batch trajectory (:func:`lyapunov` on a batch).
+
+    Parameters
+    ----------
+    run : Trajectory
+        A batch trajectory (its ``lengths`` cut each sequence to its own steps).
+    k, interval, seed
+        As for :func:`~gradflow.analysis.lyapunov.lyapunov`, the same for every sequence.
+    warmup : int or sequence of int, optional
+        Leading steps of each sequence excluded from its averages: one count for every
+        sequence (fewer than the shortest sequence's steps), one per sequence, or None for
+        each sequence's :func:`~gradflow.analysis.lyapunov_statistics.default_warmup`.
+
+    Returns
+    -------
+    LyapunovBatchResult
+    """
+    parts = run.sequences()
+    B = len(parts)
+    if warmup is None:
+        warmups = [default_warmup(p.steps) for p in parts]
+    elif np.ndim(warmup) == 0:
+        shortest = min(p.steps for p in parts)
+        what = "the shortest sequence's" if run.lengths is not None else "the"
+        warmups = [integer(warmup, "warmup", minimum=0, maximum=shortest - 1,
+                           rule=f"an integer in [0, {shortest - 1}] (fewer than {what} "
+                                f"{shortest} steps)")] * B
+    else:
+        warmups = list(np.asarray(warmup).ravel())
+        if len(warmups) != B:
+            raise GradflowError(f"warmup has {len(warmups)} entries; expected one per sequence "
+                                f"of the batch of {B}")
+    results = []
+    for b, (part, w) in enumerate(zip(parts, warmups, strict=True)):
+        try:
+            results.append(lyapunov(part, k=k, warmup=int(w), interval=interval, seed=seed))
+        except GradflowError as exc:
+            raise GradflowError(f"{exc} (sequence {b} of the batch)") from None
+    return LyapunovBatchResult(sequences=tuple(results), lengths=run.lengths)

@@ -4,7 +4,14 @@ import math
 
 import click
 
-from ._options import emit_json, json_option, note, read_trajectory, trajectory_options
+from ._options import (
+    emit_json,
+    json_option,
+    layout_options,
+    note,
+    read_sequences,
+    trajectory_options,
+)
 
 
 def _human(result, source):
@@ -59,9 +66,49 @@ def _human(result, source):
     return "\n".join(lines)
 
 
+def _human_batch(result, source, per_sequence):
+    steps = result.steps
+    length = (f"{steps[0]} steps" if steps.min() == steps.max()
+              else f"{steps.min()}..{steps.max()} steps by --lengths")
+    warm = result.warmups
+    warmup = (f"warm-up {warm[0]}" if warm.min() == warm.max()
+              else f"warm-up {warm.min()}..{warm.max()}, each sequence's first quarter")
+    lines = [f"{result.model}: Lyapunov spectra of {result.batch} sequences, {length} "
+             f"({warmup}, QR every {result.sequences[0].interval} step"
+             f"{'s' if result.sequences[0].interval != 1 else ''})",
+             f"inputs: {source.get('inputs', '')}"
+             + (f"; lengths: {source['lengths_file']}" if "lengths_file" in source else ""),
+             "", f"{'i':>5}  {'median lambda_i':>16}  {'q0.25 .. q0.75':>25}"]
+    lower, upper = result.exponents_quartiles
+    k = result.k
+    shown = list(range(k)) if k <= 12 else list(range(8)) + [None] + list(range(k - 2, k))
+    for i in shown:
+        if i is None:
+            lines.append(f"{'...':>5}")
+            continue
+        lines.append(f"{i + 1:>5}  {result.exponents[i]:>+16.8f}  "
+                     f"{lower[i]:>+12.6f} .. {upper[i]:>+10.6f}")
+    error = result.lambda_1_stderr
+    lines += ["", f"lambda_1: median {result.lambda_1:+.6g} per step, mean "
+                  f"{result.lambda_1_mean:+.6g}"
+                  + ("" if error is None else f" +/- {error:.2g} (standard error over the "
+                                               "sequences)"),
+              f"  {result.reading}"]
+    if per_sequence:
+        lines += ["", f"{'seq':>5}  {'steps':>6}  {'lambda_1':>12}  {'std. error':>10}  reading"]
+        for b, r in enumerate(result.sequences):
+            e = r.lambda_1_stderr
+            lines.append(f"{b:>5}  {r.steps:>6}  {r.lambda_1:>+12.6g}  "
+                         f"{'-' if e is None else f'{e:.2g}':>10}  {r.reading}")
+    else:
+        lines.append("  (--per-sequence lists every sequence)")
+    return "\n".join(lines)
+
+
 @click.command(short_help="Lyapunov exponents by QR re-orthonormalisation of J_t Q.")
 @click.argument("weights", metavar="W.npz", type=click.Path())
 @trajectory_options
+@layout_options(lengths=True)
 @click.option("--k", "k", type=click.IntRange(min=1), default=None,
               help="Number of exponents (default: all m).")
 @click.option("--warmup", type=click.IntRange(min=0), default=None,
@@ -71,35 +118,43 @@ def _human(result, source):
               help="Steps between QR re-orthonormalisations.")
 @click.option("--frame-seed", type=click.IntRange(min=0), default=0, show_default=True,
               help="Seed of the random initial orthonormal frame.")
+@click.option("--per-sequence", is_flag=True,
+              help="Batch inputs: list every sequence's lambda_1 (default: their summary).")
 @json_option
-def lyapunov(weights, inputs_path, steps, input_seed, h0_path, k, warmup, interval,
-             frame_seed, as_json):
+def lyapunov(weights, inputs_path, steps, input_seed, h0_path, time_major, lengths_path, k,
+             warmup, interval, frame_seed, per_sequence, as_json):
     """Lyapunov spectrum of WEIGHTS driven by --inputs (or --steps standard-normal inputs).
 
     The exponents (natural log per step, descending) are the time averages of log|R_ii| in
     the QR factorisations of J_t Q (Benettin et al. 1980; Engelken, Wolf & Abbott 2023).
     lambda_1 < 0: perturbations and gradients shrink by about exp(lambda_1) per step;
     lambda_1 > 0: the dynamics are chaotic.  The Kaplan-Yorke dimension is derived from them.
+    Batch inputs (B, T, d) give one spectrum per sequence, from the same initial frame, and
+    the per-exponent median with its quartiles; --lengths L.npy takes each sequence of a
+    padded batch over its own steps (each with its own default warm-up).
     """
     from ..analysis.lyapunov import default_warmup
     from ..analysis.lyapunov import lyapunov as compute
     from ..cells import load
-    from ..errors import GradflowError
 
     model = load(weights)
-    xs, s0, source = read_trajectory(model, inputs_path, steps, input_seed, h0_path)
-    if xs.ndim == 3:
-        raise GradflowError(
-            f"{inputs_path}: inputs have shape {xs.shape}; lyapunov takes one sequence of "
-            "shape (T, d) (save one sequence of the batch; gradflow decay --json gives every "
-            "sequence's lambda_1, padded batches with --lengths)"
-        )
-    if warmup is None:
+    xs, s0, source, lengths = read_sequences(model, inputs_path, steps, input_seed, h0_path,
+                                             time_major=time_major, lengths_path=lengths_path)
+    batch = xs.ndim == 3
+    if warmup is None and not batch:
         warmup = default_warmup(xs.shape[0])
-    result = compute(model, xs, s0, k=k, warmup=warmup, interval=interval, seed=frame_seed)
-    for warning in result.warnings:
+    result = compute(model, xs, s0, k=k, warmup=warmup, interval=interval, seed=frame_seed,
+                     lengths=lengths)
+    warnings = result.warnings
+    if batch and len(warnings) > 1:
+        flagged = len({w.split(":", 1)[0] for w in warnings})
+        warnings = [f"{flagged} of {result.batch} sequences may not have converged; "
+                    f"{warnings[0]} (--json lists every warning)"]
+    for warning in warnings:
         note(f"warning: {warning}")
     if as_json:
         emit_json({**result.to_dict(), "weights": weights, **source})
+    elif batch:
+        click.echo(_human_batch(result, source, per_sequence))
     else:
         click.echo(_human(result, source))

@@ -10,8 +10,9 @@ def plot_lyapunov(result, *, ax=None, floor=-6.0, **kwargs):
 
     Parameters
     ----------
-    result : LyapunovResult or array_like
-        From :func:`gradflow.lyapunov`, or the exponents themselves (descending).
+    result : LyapunovResult, LyapunovBatchResult or array_like
+        From :func:`gradflow.lyapunov`, or the exponents themselves (descending).  A batch
+        draws the per-exponent median with its interquartile band.
     ax : matplotlib.axes.Axes, optional
         Where to draw; a new Figure's Axes when omitted.
     floor : float, optional
@@ -31,9 +32,16 @@ def plot_lyapunov(result, *, ax=None, floor=-6.0, **kwargs):
     index = np.arange(1, exponents.size + 1)
     first = f"{exponents[0]:+.3f}" if np.isfinite(exponents[0]) else "-inf"
     label = kwargs.pop("label", name)
-    ax.plot(index[shown], exponents[shown],
-            **style(kwargs, marker="o", markersize=2.5, linewidth=1.2,
-                    label=f"{label}: λ₁ = {first}"))
+    batch = getattr(result, "batch", None)
+    (line,) = ax.plot(index[shown], exponents[shown],
+                      **style(kwargs, marker="o", markersize=2.5, linewidth=1.2,
+                              label=f"{label}: λ₁ = {first}"
+                                    + ("" if batch is None else f" (median of {batch})")))
+    if batch is not None:
+        lower, upper = result.exponents_quartiles
+        ax.fill_between(index[shown], np.maximum(lower[shown], floor), upper[shown],
+                        color=line.get_color(), alpha=0.2, linewidth=0,
+                        label=f"{label}: quartiles over the sequences")
     if not any(line.get_gid() == "gradflow-zero-line" for line in ax.lines):
         ax.axhline(0.0, color="black", lw=0.9).set_gid("gradflow-zero-line")
     hidden = int((~shown).sum())
@@ -60,7 +68,8 @@ def plot_lyapunov_convergence(result, *, ax=None, **kwargs):
 
     Parameters
     ----------
-    result : LyapunovResult
+    result : LyapunovResult or LyapunovBatchResult
+        A batch draws every sequence's running estimate, thin, in one colour.
     ax : matplotlib.axes.Axes, optional
     **kwargs
         Passed to ``Axes.plot``.
@@ -70,12 +79,19 @@ def plot_lyapunov_convergence(result, *, ax=None, **kwargs):
     matplotlib.axes.Axes
     """
     ax = axes_or_new(ax)
-    running = np.asarray(result.running_lambda_1, float)
-    steps = np.asarray(result.qr_steps)
-    ax.plot(steps, np.where(np.isfinite(running), running, np.nan),
-            **style(kwargs, linewidth=1.2, label=result.model))
-    if result.warmup:
-        ax.axvline(result.warmup, color="0.5", ls=":", lw=0.9)
+    parts = getattr(result, "sequences", (result,))
+    color = kwargs.pop("color", None)
+    for i, part in enumerate(parts):
+        running = np.asarray(part.running_lambda_1, float)
+        label = result.model if len(parts) == 1 else f"{result.model}: {len(parts)} sequences"
+        (line,) = ax.plot(np.asarray(part.qr_steps),
+                          np.where(np.isfinite(running), running, np.nan),
+                          **style(dict(kwargs), linewidth=1.2 if len(parts) == 1 else 0.7,
+                                  color=color, label=label if i == 0 else None))
+        color = line.get_color()
+    warmups = {part.warmup for part in parts}
+    for warmup in sorted(w for w in warmups if w):
+        ax.axvline(warmup, color="0.5", ls=":", lw=0.9)
     ax.set_xlabel("step t")
     ax.set_ylabel(r"running estimate of $\lambda_1$")
     if not ax.get_title():
