@@ -153,3 +153,14 @@ def test_plots_of_a_batch():
     np.testing.assert_array_equal(curves[1].get_xdata(), result.sequences[1].qr_steps)
     assert sum(not line.get_label().startswith("_") for line in curves) == 1  # one legend entry
     plt.close(fig)
+
+
+def test_decay_and_lyapunov_agree_on_a_padded_batch_by_default():
+    model = gf.GRU.init(8, 3, seed=0, gain=1.3)
+    xs = np.random.default_rng(0).standard_normal((4, 80, 3))
+    lengths = np.array([80, 50, 64, 33])
+    decay = gf.decay(model, xs, lengths=lengths)
+    spectra = gf.lyapunov(model, xs, k=1, warmup=None, lengths=lengths)
+    assert list(spectra.warmups) == [r.fit_lags[0] for r in decay.sequences]
+    np.testing.assert_allclose(spectra.lambda_1_by_sequence,
+                               [r.lambda_1 for r in decay.sequences], rtol=1e-12)
