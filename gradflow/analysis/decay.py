@@ -162,16 +162,24 @@ def _described(model, readout):
     return model.describe() + ("" if readout is None else f", {readout.describe()}")
 
 
+def _state_is_output(model, readout):
+    """Whether ``ds_T/ds_(T-k)`` is ``dy_T/ds_(T-k)`` itself: the state is h (RNN, GRU)."""
+    return readout is None and not _block_size(model)
+
+
 def _single(run, threshold, with_effective_bound, curves=None, readout=None):
     """One sequence's result; ``curves`` = (full, block_h, block_c) skips the sweep."""
     model = run.model
-    if curves is None:
-        curves = _suffix_norms(run)
     with _overflow_named(model):
         seen = sensitivities(model, run.xs, states=run.states, readout=readout)
     _checked_curves(model, (seen.output, seen.output_c, seen.input),
                     ("log10 ||dy_T/ds_(T-k)||_2", "log10 ||dc_T/ds_(T-k)||_2",
                      "log10 ||dy_T/dx_(T-k)||_2"))
+    if curves is None:
+        # where the state is the output, the sensitivities carried the full-state product
+        # itself (m rows of ds_T/ds_(T-k)), certified as the sweep certifies it
+        curves = ((seen.output, None, None) if _state_is_output(model, readout)
+                  else _suffix_norms(run))
     figures = curve_figures(seen.output, threshold)
     lambda_1, lambda_1_stderr = _largest_exponent(run, figures.fit_lags[0])
     effective = (float(np.max(step_norms_along(model, run.xs, run.states)))
@@ -210,7 +218,8 @@ def _batch_suffix_norms(run, threads):
 
 
 def _batch(run, threshold, levels, with_effective_bound, threads=None, readout=None):
-    computed = _batch_suffix_norms(run, threads)
+    computed = ([None] * run.batch if _state_is_output(run.model, readout)
+                else _batch_suffix_norms(run, threads))
     sequences = tuple(_single(seq, threshold, with_effective_bound, curves, readout)
                       for seq, curves in zip(run.sequences(), computed, strict=True))
     return _summarise(run.model, sequences, threshold, levels, with_effective_bound,

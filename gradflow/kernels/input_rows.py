@@ -17,6 +17,8 @@ from ._common import activate, activation_slope, copy_into, matvec_add
 from ._jit import inline_kernel, kernel
 from .lstm import gates, slopes
 from .lstm_projection import PROJECTION
+from .scaling import peak, renormalise
+from .suffix_products import TINY
 
 
 @kernel
@@ -106,15 +108,20 @@ def rows_times_jacobian_buffers(cell_id, option, Wh, p, m, n):
 
 
 @inline_kernel
-def rows_times_jacobian(cell_id, option, Wh, bhn, xp, s, Rt, work, buffers):
+def rows_times_jacobian(cell_id, option, Wh, bhn, xp, s, Rt, work, buffers, exact_tiny):
     """``Rt <- J_t^T Rt`` in place: p rows ``R = Rt^T`` carried back one step, ``R <- R J_t``.
 
     The rows are kept transposed, (m, p), so that each block of the state is a contiguous
     slice of them.  One BLAS product, J_t the exact Jacobian of the step leaving ``s``; for
     the LSTM only its dense left half (the right half is diagonal: the additive cell path).
+    With ``exact_tiny``, a Jacobian near the subnormals (largest entry below
+    :data:`~.suffix_products.TINY`) is brought to unit scale first, exactly, as the all-lag
+    sweep does, so the product does not round its entries away: the rows then hold
+    ``R J_t 2**-shift`` and the returned ``shift`` belongs to their exponent (else 0).
     """
     J, JL, top, diag_h, diag_c, back = buffers
     p = Rt.shape[1]
+    shift = np.int64(0)
     if cell_id == dispatch.LSTM and option[0] == 0:
         n = Wh.shape[1]
         lstm.jacobian_blocks(Wh, xp, s, JL, diag_h, diag_c, 1.0, work)
@@ -125,5 +132,10 @@ def rows_times_jacobian(cell_id, option, Wh, bhn, xp, s, Rt, work, buffers):
         copy_into(top, Rt[:n])
     else:
         dispatch.jacobian(cell_id, option, Wh, bhn, xp, s, J, work)
+        if exact_tiny and 0.0 < peak(J) < TINY:
+            moved = renormalise(J)
+            if moved is not None:
+                shift = moved
         np.dot(J.T, Rt, back)
         copy_into(back, Rt)
+    return shift

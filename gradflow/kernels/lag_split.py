@@ -129,7 +129,8 @@ def carry_terms(cell_id, option, Wh, Wx, b, bhn, X, S, inject, lags, rows_in, by
         if a > 0:
             buffers = (J, JL, top_flat[:top_rows * a].reshape(top_rows, a), diag_h, diag_c,
                        back_flat[:m * a].reshape(m, a))
-            rows_times_jacobian(cell_id, option, Wh, bhn, xp, S[t - 1], Rt, work, buffers)
+            rows_times_jacobian(cell_id, option, Wh, bhn, xp, S[t - 1], Rt, work, buffers,
+                                False)  # plain float64 cotangents: no rescaling
 
 
 @inline_kernel

@@ -206,7 +206,8 @@ def carry_rows(cell_id, option, Wh, Wx, b, bhn, X, S, R, exponent, inject, injec
                 input_log2[t - 1] = gram_log2_norm(out, e)
             if input_rows.shape[0] == T:
                 input_exp[t - 1] = e
-        rows_times_jacobian(cell_id, option, Wh, bhn, xp, S[t - 1], Rt, work, buffers)
+        e += rows_times_jacobian(cell_id, option, Wh, bhn, xp, S[t - 1], Rt, work, buffers,
+                                 True)
         e = _rescale(Rt, e)
     copy_into(Rt.T, R)
     exponent[0] = e
