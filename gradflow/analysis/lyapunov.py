@@ -15,6 +15,7 @@ from .lyapunov_statistics import (
     default_warmup,
     entropy_rate,
     kaplan_yorke_dimension,
+    lambda_1_reading,
     positive_fraction,
     standard_error,
 )
@@ -147,12 +148,7 @@ class LyapunovResult:
     @property
     def reading(self):
         """What lambda_1 says about perturbations (and gradients) along this trajectory."""
-        lam = self.lambda_1
-        if lam > 0:
-            return "chaotic: nearby trajectories separate, gradients can grow"
-        if lam < 0:
-            return "contracting: perturbations and gradients shrink"
-        return "neutral"
+        return lambda_1_reading(self.lambda_1)
 
     def to_dict(self):
         """The JSON document of ``gradflow lyapunov --json``."""

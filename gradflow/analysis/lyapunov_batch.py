@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ._json import number, numbers
+from .lyapunov_statistics import lambda_1_reading
 
 __all__ = ["LyapunovBatchResult"]
 
@@ -120,11 +121,8 @@ class LyapunovBatchResult:
     def reading(self):
         """What the median lambda_1 says, and how many sequences are chaotic."""
         values = self.lambda_1_by_sequence
-        chaotic = int(np.sum(values > 0))
-        lam = self.lambda_1
-        words = ("chaotic: nearby trajectories separate, gradients can grow" if lam > 0 else
-                 "contracting: perturbations and gradients shrink" if lam < 0 else "neutral")
-        return f"{words} (lambda_1 > 0 in {chaotic} of {values.size} sequences)"
+        return (f"{lambda_1_reading(self.lambda_1)} (lambda_1 > 0 in {int(np.sum(values > 0))} "
+                f"of {values.size} sequences)")
 
     @property
     def warnings(self):

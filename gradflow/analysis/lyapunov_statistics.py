@@ -15,7 +15,8 @@ import numpy as np
 from ..errors import GradflowError
 
 __all__ = ["BLOCKS", "MIN_ROWS", "block_spectra", "convergence_warnings", "default_warmup",
-           "entropy_rate", "kaplan_yorke_dimension", "positive_fraction", "standard_error"]
+           "entropy_rate", "kaplan_yorke_dimension", "lambda_1_reading", "positive_fraction",
+           "standard_error"]
 
 #: Blocks of the batch-means error.
 BLOCKS = 10
@@ -34,6 +35,15 @@ def default_warmup(steps):
     the report and ``gradflow lyapunov`` agree by default.
     """
     return max(1, steps // 4) if steps >= 2 else 0
+
+
+def lambda_1_reading(lam):
+    """What lambda_1 says about perturbations (and gradients) along a trajectory."""
+    if lam > 0:
+        return "chaotic: nearby trajectories separate, gradients can grow"
+    if lam < 0:
+        return "contracting: perturbations and gradients shrink"
+    return "neutral"
 
 
 def kaplan_yorke_dimension(exponents, *, complete=True):

@@ -14,6 +14,16 @@ from ._options import (
 )
 
 
+def _exponent_rows(k, row, *, all_below, head, tail):
+    """Table lines ``row(i)`` of the k exponents, the first ``head`` and last ``tail`` of more.
+
+    All k are shown up to ``all_below``; beyond, a '...' line stands for the rest.
+    """
+    shown = (list(range(k)) if k <= all_below
+             else list(range(head)) + [None] + list(range(k - tail, k)))
+    return [f"{'...':>5}" if i is None else row(i) for i in shown]
+
+
 def _human(result, source):
     lines = [f"{result.model}: Lyapunov spectrum over {result.steps} steps "
              f"(warm-up {result.warmup}, QR every {result.interval} step"
@@ -26,16 +36,15 @@ def _human(result, source):
                   f"{'exp(lambda_i)':>14}"]
     errors = result.exponents_stderr
     k = result.k
-    shown = list(range(k)) if k <= 24 else list(range(16)) + [None] + list(range(k - 4, k))
-    for i in shown:
-        if i is None:
-            lines.append(f"{'...':>5}")
-            continue
+
+    def row(i):
         lam = result.exponents[i]
         factor = f"{math.exp(lam):.6g}" if lam < 700 else "inf"
         lam_text = f"{lam:+.8f}" if lam != float("-inf") else "-inf"
         error = "-" if errors[i] is None else f"{errors[i]:.2g}"
-        lines.append(f"{i + 1:>5}  {lam_text:>19}  {error:>10}  {factor:>14}")
+        return f"{i + 1:>5}  {lam_text:>19}  {error:>10}  {factor:>14}"
+
+    lines += _exponent_rows(k, row, all_below=24, head=16, tail=4)
     lines.append("")
     error = result.lambda_1_stderr
     spread = "" if error is None else f" +/- {error:.2g}"
@@ -80,14 +89,10 @@ def _human_batch(result, source, per_sequence):
              + (f"; lengths: {source['lengths_file']}" if "lengths_file" in source else ""),
              "", f"{'i':>5}  {'median lambda_i':>16}  {'q0.25 .. q0.75':>25}"]
     lower, upper = result.exponents_quartiles
-    k = result.k
-    shown = list(range(k)) if k <= 12 else list(range(8)) + [None] + list(range(k - 2, k))
-    for i in shown:
-        if i is None:
-            lines.append(f"{'...':>5}")
-            continue
-        lines.append(f"{i + 1:>5}  {result.exponents[i]:>+16.8f}  "
-                     f"{lower[i]:>+12.6f} .. {upper[i]:>+10.6f}")
+    lines += _exponent_rows(
+        result.k, lambda i: (f"{i + 1:>5}  {result.exponents[i]:>+16.8f}  "
+                             f"{lower[i]:>+12.6f} .. {upper[i]:>+10.6f}"),
+        all_below=12, head=8, tail=2)
     error = result.lambda_1_stderr
     lines += ["", f"lambda_1: median {result.lambda_1:+.6g} per step, mean "
                   f"{result.lambda_1_mean:+.6g}"
@@ -147,7 +152,7 @@ def lyapunov(weights, inputs_path, steps, input_seed, h0_path, time_major, lengt
                      lengths=lengths)
     warnings = result.warnings
     if batch and len(warnings) > 1:
-        flagged = len({w.split(":", 1)[0] for w in warnings})
+        flagged = sum(bool(r.warnings) for r in result.sequences)
         warnings = [f"{flagged} of {result.batch} sequences may not have converged; "
                     f"{warnings[0]} (--json lists every warning)"]
     for warning in warnings:

@@ -17,8 +17,7 @@ from ._common import activate, activation_slope, copy_into, matvec_add
 from ._jit import inline_kernel, kernel
 from .lstm import gates, slopes
 from .lstm_projection import PROJECTION
-from .scaling import peak, renormalise
-from .suffix_products import TINY
+from .scaling import unit_scale_if_tiny
 
 
 @kernel
@@ -115,7 +114,7 @@ def rows_times_jacobian(cell_id, option, Wh, bhn, xp, s, Rt, work, buffers, exac
     slice of them.  One BLAS product, J_t the exact Jacobian of the step leaving ``s``; for
     the LSTM only its dense left half (the right half is diagonal: the additive cell path).
     With ``exact_tiny``, a Jacobian near the subnormals (largest entry below
-    :data:`~.suffix_products.TINY`) is brought to unit scale first, exactly, as the all-lag
+    :data:`~.scaling.TINY`) is brought to unit scale first, exactly, as the all-lag
     sweep does, so the product does not round its entries away: the rows then hold
     ``R J_t 2**-shift`` and the returned ``shift`` belongs to their exponent (else 0).
     """
@@ -132,10 +131,8 @@ def rows_times_jacobian(cell_id, option, Wh, bhn, xp, s, Rt, work, buffers, exac
         copy_into(top, Rt[:n])
     else:
         dispatch.jacobian(cell_id, option, Wh, bhn, xp, s, J, work)
-        if exact_tiny and 0.0 < peak(J) < TINY:
-            moved = renormalise(J)
-            if moved is not None:
-                shift = moved
+        if exact_tiny:
+            shift = unit_scale_if_tiny(J)
         np.dot(J.T, Rt, back)
         copy_into(back, Rt)
     return shift

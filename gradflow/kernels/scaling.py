@@ -16,6 +16,9 @@ LOG10_2 = math.log10(2.0)
 #: norm is estimated, so that squares of squares stay far inside float64.
 SMALLEST = 2.0**-400
 LARGEST = 2.0**400
+#: A step Jacobian whose largest entry is below this (near the subnormals) is brought to unit
+#: scale before it multiplies a product, so the product does not round its entries away.
+TINY = 2.0**-900
 
 
 @kernel
@@ -76,3 +79,17 @@ def renormalise(A):
     shift = np.int64(math.frexp(top)[1])  # int64, as every other caller of rescale passes
     rescale(A, shift)
     return shift
+
+
+@kernel
+def unit_scale_if_tiny(J):
+    """Renormalise ``J`` exactly if its largest entry is below :data:`TINY`; return the shift.
+
+    ``J = J_new * 2**shift``: the caller adds ``shift`` to the exponent of the product ``J``
+    multiplies.  0 (and ``J`` untouched) for a zero matrix or one in the normal range.
+    """
+    if 0.0 < peak(J) < TINY:
+        moved = renormalise(J)
+        if moved is not None:
+            return moved
+    return np.int64(0)

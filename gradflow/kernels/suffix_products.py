@@ -15,14 +15,11 @@ from numba import prange
 from . import dispatch, lstm
 from ._jit import inline_kernel, kernel, parallel_kernel
 from .norm_estimator import PROBES, log10_norm, new_estimator
-from .scaling import LOG10_2, in_range, peak, renormalise, rescale, sum_squares
+from .scaling import LOG10_2, in_range, renormalise, rescale, sum_squares, unit_scale_if_tiny
 from .trajectory import input_projection
 
 #: The running product is rescaled once its Frobenius norm leaves [2^-RANGE, 2^RANGE].
 RANGE = 64
-#: A step Jacobian whose largest entry is below this (near the subnormals) is brought to unit
-#: scale before it multiplies the product.
-TINY = 2.0**-900
 
 
 @inline_kernel
@@ -140,9 +137,9 @@ def suffix_log10_norms_with_stats(cell_id, option, Wh, Wx, b, bhn, X, S, n_block
         t = T - k
         jacobian_step(cell_id, option, Wh, Wx, b, bhn, X[t], S[t], shift, J, diag_h, diag_c,
                       xp, work)
-        if not split_blocks(cell_id, option) and 0.0 < peak(J) < TINY:
+        if not split_blocks(cell_id, option):
             # subnormal entries: to unit scale (exact) before the product rounds them away
-            exponent += renormalise(J)
+            exponent += unit_scale_if_tiny(J)
         advance(cell_id, option, J, diag_h, diag_c, R, R_next)
         R, R_next = R_next, R
         exponent += shift
