@@ -3,9 +3,10 @@
 The norm comes from a block of ``PROBES`` orthonormal vectors, typically the previous
 matrix's (the output-side singular vectors of a suffix product ``P_k`` converge as ``k``
 grows), refined by subspace iteration with Rayleigh-Ritz and accepted only under a certified
-upper bound (:func:`top_eigenvalue`); otherwise an exact eigen-solve of the Gram matrix is
-used.  Every norm returned is within ``TOLERANCE`` (relative, on ``sigma_max^2``) of the exact
-one, whatever the spectrum.
+upper bound (:func:`top_eigenvalue`); otherwise the Gram matrix's top eigenvalue, by Lanczos
+certified with a Cholesky inertia test or, failing that, an exact eigen-solve
+(:mod:`~gradflow.kernels.gram_certificate`).  Every norm returned is within ``TOLERANCE`` (relative, on ``sigma_max^2``) of the exact
+one (``GRAM_TOLERANCE`` where the Gram certificate gives it), whatever the spectrum.
 """
 
 import math
@@ -14,6 +15,7 @@ import numpy as np
 
 from ._common import copy_into
 from ._jit import inline_kernel, kernel
+from .gram_certificate import certified_gram_top, new_lanczos
 from .scaling import LOG10_2, in_range, renormalise, sum_squares
 
 #: Width of the warm-started block of vectors that estimates each spectral norm.
@@ -251,7 +253,7 @@ def _pair_bound(top, coupling, rest):
 
 
 @kernel
-def top_eigenvalue(A, frobenius2, V, Y, W, H, values, vectors, spare, gram, stats):
+def top_eigenvalue(A, frobenius2, V, Y, W, H, values, vectors, spare, gram, lanczos, stats):
     """``sigma_max(A)^2`` of a C-contiguous ``A`` (a, b), certified or exact.
 
     ``frobenius2`` is ``||A||_F^2``.  ``V`` (b, p) holds orthonormal start vectors on entry
@@ -267,11 +269,12 @@ def top_eigenvalue(A, frobenius2, V, Y, W, H, values, vectors, spare, gram, stat
 
     so ``theta_1 <= sigma_max^2 <= that bound``.  ``theta_1`` is returned once the bound is
     within ``TOLERANCE`` of it; otherwise, after ``MAX_ITERATIONS`` or as soon as the block
-    cannot certify (``mu >= theta_1``), the exact Gram eigenvalue.  ``stats`` counts
-    ``[calls, iterations, fallbacks]``.
+    cannot certify (``mu >= theta_1``), the Gram matrix's top eigenvalue
+    (:func:`~gradflow.kernels.gram_certificate.certified_gram_top`, started from ``v_1``).
+    ``stats`` counts ``[calls, iterations, fallbacks]``.
 
     Work arrays: ``Y`` (a, p), ``W`` (b, p), ``spare`` (max(a, b), p), ``H``, ``vectors``
-    (p, p), ``values`` (2p,), ``gram`` (min(a, b), min(a, b)).
+    (p, p), ``values`` (2p,), ``gram`` (min(a, b), min(a, b)), ``lanczos`` of that size.
     """
     m, p = V.shape
     spare_in = spare[:m]
@@ -342,7 +345,7 @@ def top_eigenvalue(A, frobenius2, V, Y, W, H, values, vectors, spare, gram, stat
             break
         _orthonormalise(W, V, H, vectors, scales)
     stats[2] += 1
-    return exact_top_eigenvalue(A, gram)
+    return certified_gram_top(A, frobenius2, V[:, 0], gram, lanczos)
 
 
 @inline_kernel
@@ -358,7 +361,8 @@ def new_rectangular_estimator(a, b, p):
     _seed_vectors(V)
     small = min(a, b)
     return (V, np.empty((a, p)), np.empty((b, p)), np.empty((p, p)), np.empty(2 * p),
-            np.empty((p, p)), np.empty((max(a, b), p)), np.empty((small, small)))
+            np.empty((p, p)), np.empty((max(a, b), p)), np.empty((small, small)),
+            new_lanczos(small, b))
 
 
 @inline_kernel
@@ -373,11 +377,12 @@ def log10_norm(A, frobenius2, base, estimator, stats):
             return -np.inf
         base += shift * LOG10_2
         frobenius2 = sum_squares(A)
-    V, Y, W, H, values, vectors, spare, gram = estimator
+    V, Y, W, H, values, vectors, spare, gram, lanczos = estimator
     if min(A.shape[0], A.shape[1]) <= EXACT_BELOW:
         stats[0] += 1
         stats[2] += 1
         lam = exact_top_eigenvalue(A, gram)
     else:
-        lam = top_eigenvalue(A, frobenius2, V, Y, W, H, values, vectors, spare, gram, stats)
+        lam = top_eigenvalue(A, frobenius2, V, Y, W, H, values, vectors, spare, gram, lanczos,
+                             stats)
     return base + 0.5 * math.log10(lam)

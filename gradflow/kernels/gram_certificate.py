@@ -1,0 +1,189 @@
+"""The top eigenvalue of a Gram matrix by Lanczos, certified by a Cholesky inertia test.
+
+Where a spectrum is flat (an orthogonal recurrence's first lags, a single step of an LSTM) the
+warm-started block of :mod:`~gradflow.kernels.norm_estimator` cannot certify its estimate: the
+Frobenius mass outside the block exceeds its top.  The Gram matrix ``G`` is then formed, and
+instead of a full eigen-solve (LAPACK ``syevd``: four to eight matrix products' time) its top
+eigenvalue is found and proved in about two:
+
+1. Lanczos on ``G`` with full re-orthogonalisation, started from the block's best vector, gives
+   the top Ritz value ``theta`` (a Rayleigh quotient: ``theta <= lambda_max``); Lanczos needs
+   far fewer products for a small gap than subspace iteration, about its square root.
+2. ``u I - G`` with ``u = theta (1 + GRAM_TOLERANCE / 2)`` is factorised by Cholesky.  If the
+   factorisation completes, ``u I - G`` is positive definite up to its rounding, so
+   ``lambda_max < u`` up to an explicit allowance for the rounding of ``G`` and of the factors
+   (Higham, *Accuracy and Stability of Numerical Algorithms*, 2nd ed., 2002: Theorem 10.5 for
+   Cholesky, section 3.5 for a matrix product): ``(n + 2)(n + 1) u_r u + n u_r ||A||_F^2``
+   (forming ``u I - G`` included), with ``u_r = 2^-53`` the unit roundoff.
+
+The value returned is then within ``GRAM_TOLERANCE`` (relative, on ``sigma_max^2``; the log10
+of the norm within ``GRAM_TOLERANCE / (2 ln 10) ~ 2.2e-10``) of the exact one.  Where the
+factorisation fails (Lanczos had not converged), or the allowance alone exceeds half the
+tolerance (very wide matrices with flat spectra, n above about 1500), the eigenvalue comes from
+LAPACK's eigen-solve, as before.
+"""
+
+import math
+
+import numpy as np
+from numba.core import types
+
+from ._jit import kernel
+
+#: Relative width on ``sigma_max^2`` to which a Lanczos value is certified.
+GRAM_TOLERANCE = 1e-9
+#: Most Lanczos steps per matrix before the eigen-solve.
+LANCZOS_STEPS = 96
+#: Lanczos steps between two readings of the top Ritz value.
+CHECK_EVERY = 6
+UNIT_ROUNDOFF = 2.0 ** -53
+
+# LAPACK's dpotrf through the wrapper Numba itself links (the one np.linalg.cholesky calls),
+# so a symmetric matrix is factorised in place: no copy, no clearing of the other triangle.
+_POTRF = types.ExternalFunction("numba_xxpotrf", types.intc(
+    types.char, types.char, types.intp, types.CPointer(types.float64), types.intp))
+_DOUBLE = ord("d")
+_UPPER = ord("U")
+
+
+@kernel
+def new_lanczos(size, columns):
+    """Work arrays of :func:`certified_gram_top`: a (size, size) Gram matrix of ``columns``."""
+    steps = min(LANCZOS_STEPS, size)
+    return np.empty((steps + 1, size)), np.empty((3, steps + 1)), np.empty(columns)
+
+
+@kernel
+def _count_below(alpha, beta, k, x, pivmin):
+    """Eigenvalues below ``x`` of the k x k tridiagonal (``alpha``, ``beta``): Sturm count."""
+    count = 0
+    d = alpha[0] - x
+    for i in range(k):
+        if i > 0:
+            d = alpha[i] - x - beta[i - 1] * beta[i - 1] / d
+        if abs(d) < pivmin:
+            d = -pivmin
+        if d < 0.0:
+            count += 1
+    return count
+
+
+@kernel
+def _top_ritz_value(alpha, beta, k):
+    """A lower bound, to rounding, of the largest eigenvalue of the k x k tridiagonal.
+
+    Bisection on Sturm counts inside the Gershgorin interval: the returned ``lo`` always has
+    an eigenvalue at or above it.
+    """
+    lo = np.inf
+    hi = -np.inf
+    largest = 0.0
+    for i in range(k):
+        radius = (abs(beta[i - 1]) if i > 0 else 0.0) + (abs(beta[i]) if i < k - 1 else 0.0)
+        lo = min(lo, alpha[i] - radius)
+        hi = max(hi, alpha[i] + radius)
+        if i < k - 1:
+            largest = max(largest, beta[i] * beta[i])
+    pivmin = 2.2250738585072014e-308 * max(1.0, largest)
+    hi += UNIT_ROUNDOFF * max(abs(hi), 1e-300)
+    lo -= UNIT_ROUNDOFF * max(abs(lo), 1e-300)
+    for _ in range(2200):
+        mid = 0.5 * (lo + hi)
+        if mid <= lo or mid >= hi or hi - lo <= 4.0 * UNIT_ROUNDOFF * abs(hi):
+            break
+        if _count_below(alpha, beta, k, mid, pivmin) == k:
+            hi = mid
+        else:
+            lo = mid
+    return lo
+
+
+@kernel
+def _lanczos_top(G, start, Q, tri):
+    """The top Ritz value of ``G`` from Lanczos started at ``start`` (full re-orthogonalisation).
+
+    Stops when the value has settled (it grows monotonically towards ``lambda_max``), when the
+    Krylov space is invariant, or after ``Q.shape[0] - 1`` steps.
+    """
+    size = G.shape[0]
+    steps = Q.shape[0] - 1
+    alpha = tri[0]
+    beta = tri[1]
+    c = tri[2]
+    norm = math.sqrt(np.dot(start, start))
+    for r in range(size):
+        Q[0, r] = start[r] / norm if norm > 0.0 else 1.0 / math.sqrt(size)
+    theta = -np.inf
+    for j in range(steps):
+        w = Q[j + 1]
+        np.dot(G, Q[j], w)
+        alpha[j] = np.dot(w, Q[j])
+        for _ in range(2):
+            basis = Q[:j + 1]
+            np.dot(basis, w, c[:j + 1])
+            for i in range(j + 1):
+                ci = c[i]
+                for r in range(size):
+                    w[r] -= ci * Q[i, r]
+        b = math.sqrt(np.dot(w, w))
+        beta[j] = b
+        k = j + 1
+        invariant = b <= 64.0 * UNIT_ROUNDOFF * abs(alpha[j]) or b == 0.0
+        if invariant or k % CHECK_EVERY == 0 or k == steps:
+            value = _top_ritz_value(alpha, beta, k)
+            settled = value - theta <= 1e-2 * GRAM_TOLERANCE * abs(value)
+            theta = value
+            if invariant or settled:
+                break
+        inv = 1.0 / b
+        for r in range(size):
+            w[r] *= inv
+    return theta
+
+
+@kernel
+def certified_gram_top(A, frobenius2, start, gram, lanczos):
+    """``sigma_max(A)^2``: the top eigenvalue of the smaller Gram matrix of ``A`` (a, b).
+
+    ``start`` (b,) is the best known right singular direction (any nonzero vector will do);
+    ``gram`` is (min(a, b), min(a, b)) and ``lanczos`` comes from :func:`new_lanczos` of that
+    size.  Certified to ``GRAM_TOLERANCE`` as the module says, else LAPACK's eigen-solve.
+    """
+    Q, tri, vector = lanczos
+    size = gram.shape[0]
+    for r in range(A.shape[1]):
+        vector[r] = start[r]
+    if size == A.shape[1]:
+        np.dot(A.T, A, gram)
+    else:
+        np.dot(A, A.T, gram)
+        np.dot(A, vector, Q[0])
+        vector = Q[0]
+    # to unit scale by an exact power of two (||G|| <= ||A||_F^2), so no square overflows
+    shift = math.frexp(frobenius2)[1]
+    unit = math.ldexp(1.0, -shift)
+    for i in range(size):
+        for j in range(size):
+            gram[i, j] *= unit
+    theta = _lanczos_top(gram, vector, Q, tri)
+    u = theta * (1.0 + 0.5 * GRAM_TOLERANCE)
+    # Cholesky's backward error, forming u I - G, and the rounding of G itself
+    allowance = ((size + 2) * (size + 1) * UNIT_ROUNDOFF * u
+                 + size * UNIT_ROUNDOFF * frobenius2 * unit)
+    diagonal = Q[0]
+    for i in range(size):
+        for j in range(size):
+            gram[i, j] = -gram[i, j]
+        gram[i, i] += u
+        diagonal[i] = gram[i, i]
+    if theta > 0.0 and allowance <= 0.5 * GRAM_TOLERANCE * theta:
+        # factorises the lower triangle (row-major); the strict upper one is left as it was
+        if _POTRF(_DOUBLE, _UPPER, size, gram.ctypes, size) == 0:
+            return math.ldexp(theta, shift)
+        # not positive definite (Lanczos had not converged): u I - G again, from its intact half
+        for i in range(size):
+            gram[i, i] = diagonal[i]
+            for j in range(i):
+                gram[i, j] = gram[j, i]
+    # u I - G holds G's spectrum reflected: its smallest eigenvalue gives G's largest
+    return math.ldexp(u - np.linalg.eigvalsh(gram)[0], shift)

@@ -1,0 +1,94 @@
+"""The Lanczos value of a Gram matrix's top eigenvalue, certified by Cholesky, against LAPACK.
+
+References: numpy's SVD of the same matrix (an independent LAPACK path) for sigma_max^2.
+"""
+
+import numpy as np
+import pytest
+
+from gradflow.kernels import gram_certificate as gc
+
+
+def with_spectrum(rng, rows, cols, sigma):
+    U, _ = np.linalg.qr(rng.standard_normal((rows, rows)))
+    V, _ = np.linalg.qr(rng.standard_normal((cols, cols)))
+    S = np.zeros((rows, cols))
+    S[np.arange(sigma.size), np.arange(sigma.size)] = sigma
+    return np.ascontiguousarray(U @ S @ V.T)
+
+
+def top(A, start, steps=None):
+    small = min(A.shape)
+    lanczos = gc.new_lanczos(small, A.shape[1])
+    if steps is not None:
+        lanczos = (np.empty((steps + 1, small)), np.empty((3, steps + 1)), np.empty(A.shape[1]))
+    gram = np.empty((small, small))
+    return gc.certified_gram_top(A, float((A * A).sum()), start, gram, lanczos)
+
+
+def reference(A):
+    return np.linalg.svd(A, compute_uv=False)[0] ** 2
+
+
+SPECTRA = {
+    # an orthogonal matrix's: every singular value 1, the top is the whole spectrum
+    "flat": lambda m: np.ones(m),
+    # a gain-1 tanh RNN's first lag: f' sorted, a top gap of 1e-6
+    "top gap 1e-6": lambda m: np.concatenate([[1.0, 1.0 - 1e-6], np.linspace(0.99, 0.2, m - 2)]),
+    "nearly flat": lambda m: 1.0 - 1e-3 * np.arange(m) / m,
+    "graded": lambda m: 0.9 ** np.arange(m),
+    "huge": lambda m: 1e150 * (1.0 - 0.5 * np.arange(m) / m),
+    "tiny": lambda m: 1e-150 * (1.0 - 0.5 * np.arange(m) / m),
+}
+
+
+@pytest.mark.parametrize("name", list(SPECTRA))
+@pytest.mark.parametrize("shape", [(64, 64), (200, 200), (40, 90), (90, 40)])
+def test_certified_top_eigenvalue_matches_the_svd(name, shape):
+    rng = np.random.default_rng(sorted(SPECTRA).index(name))
+    A = with_spectrum(rng, *shape, SPECTRA[name](min(shape)))
+    value = top(A, rng.standard_normal(shape[1]))
+    expected = reference(A)
+    # certified to GRAM_TOLERANCE on sigma^2; in practice Lanczos settles far closer
+    assert abs(value - expected) <= gc.GRAM_TOLERANCE * expected
+    assert abs(value - expected) <= 1e-11 * expected
+
+
+def test_a_start_orthogonal_to_the_top_still_finds_it():
+    rng = np.random.default_rng(3)
+    m = 80
+    U, _ = np.linalg.qr(rng.standard_normal((m, m)))
+    V, _ = np.linalg.qr(rng.standard_normal((m, m)))
+    sigma = np.linspace(1.0, 0.5, m)
+    A = np.ascontiguousarray((U * sigma) @ V.T)
+    # the start has no component along v_1; rounding in the Krylov steps brings it in, and
+    # the certificate (or LAPACK) guarantees the value whatever Lanczos found
+    value = top(A, V[:, 1].copy())
+    assert abs(value - 1.0) <= gc.GRAM_TOLERANCE
+
+
+def test_an_unconverged_lanczos_value_is_refused_and_lapack_answers():
+    # two Lanczos steps on a spread spectrum: theta is far below lambda_max, u I - G is
+    # indefinite, the factorisation fails and the eigen-solve of the restored matrix answers
+    rng = np.random.default_rng(4)
+    A = with_spectrum(rng, 120, 120, np.linspace(3.0, 0.1, 120))
+    start = rng.standard_normal(120)
+    assert abs(top(A, start, steps=2) - 9.0) <= 1e-12 * 9.0
+
+
+def test_a_zero_start_vector_is_replaced():
+    rng = np.random.default_rng(5)
+    A = with_spectrum(rng, 50, 50, np.linspace(2.0, 1.0, 50))
+    assert abs(top(A, np.zeros(50)) - 4.0) <= 1e-12 * 4.0
+
+
+def test_top_ritz_value_of_a_tridiagonal_is_its_largest_eigenvalue():
+    rng = np.random.default_rng(6)
+    for k in (1, 2, 7, 40):
+        alpha = rng.standard_normal(k + 1)
+        beta = rng.standard_normal(k + 1)
+        T = np.diag(alpha[:k]) + np.diag(beta[:k - 1], 1) + np.diag(beta[:k - 1], -1)
+        expected = np.linalg.eigvalsh(T)[-1]
+        value = gc._top_ritz_value(alpha, beta, k)
+        assert value <= expected + 1e-15 * max(1.0, abs(expected))
+        assert abs(value - expected) <= 1e-14 * max(1.0, abs(expected))
