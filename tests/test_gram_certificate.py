@@ -67,13 +67,30 @@ def test_a_start_orthogonal_to_the_top_still_finds_it():
     assert abs(value - 1.0) <= gc.GRAM_TOLERANCE
 
 
-def test_an_unconverged_lanczos_value_is_refused_and_lapack_answers():
-    # two Lanczos steps on a spread spectrum: theta is far below lambda_max, u I - G is
-    # indefinite, the factorisation fails and the eigen-solve of the restored matrix answers
+def test_an_unsettled_lanczos_value_goes_to_lapack():
+    # two Lanczos steps on a spread spectrum: theta has not settled (it is far below
+    # lambda_max), so the eigen-solve answers without a factorisation
     rng = np.random.default_rng(4)
     A = with_spectrum(rng, 120, 120, np.linspace(3.0, 0.1, 120))
     start = rng.standard_normal(120)
+    value, settled = gc._lanczos_top(A.T @ A / 9.0, start, np.empty((3, 120)), np.empty((3, 3)))
+    assert not settled and value < 0.999
     assert abs(top(A, start, steps=2) - 9.0) <= 1e-12 * 9.0
+
+
+def test_a_settled_but_wrong_value_is_refused_by_cholesky_and_lapack_answers():
+    # a diagonal A and a start without a component on its top coordinate: the Krylov space
+    # stays on the other coordinates (exact zeros stay zero), is invariant after 3 steps, and
+    # its top, 2.25, is not the matrix's, 9: u I - G is indefinite, the factorisation fails,
+    # and the eigen-solve of the restored u I - G answers
+    sigma = np.array([3.0, 1.5, 1.2, 1.0] + [0.0] * 36)
+    A = np.diag(sigma)
+    start = np.zeros(40)
+    start[1:4] = [1.0, 2.0, 3.0]
+    G = A.T @ A / 9.0
+    value, settled = gc._lanczos_top(G, start, np.empty((41, 40)), np.empty((3, 41)))
+    assert settled and abs(value - 0.25) <= 1e-15
+    assert top(A, start) == pytest.approx(9.0, rel=1e-14)
 
 
 def test_a_zero_start_vector_is_replaced():
