@@ -109,3 +109,13 @@ def test_top_ritz_value_of_a_tridiagonal_is_its_largest_eigenvalue():
         value = gc._top_ritz_value(alpha, beta, k)
         assert value <= expected + 1e-15 * max(1.0, abs(expected))
         assert abs(value - expected) <= 1e-14 * max(1.0, abs(expected))
+
+
+@pytest.mark.parametrize("shape, height", [((7, 7), 3), ((10, 25), 4), ((33, 33), 33), ((5, 9), 8)])
+def test_lower_gram_by_row_panels_is_the_whole_gram(shape, height):
+    # panels of `height` rows, the last one ragged, mirrored into the upper triangle
+    A = np.random.default_rng(7).standard_normal(shape)
+    gram = np.full((shape[0], shape[0]), np.nan)
+    gc._lower_gram(A, gram, np.empty((height, shape[0])))
+    np.testing.assert_allclose(gram, A @ A.T, rtol=1e-13, atol=1e-13)
+    assert np.array_equal(gram, gram.T)

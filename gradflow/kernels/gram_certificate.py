@@ -2,7 +2,9 @@
 
 Where a spectrum is flat (an orthogonal recurrence's first lags, a single step of an LSTM) the
 warm-started block of :mod:`~gradflow.kernels.norm_estimator` cannot certify its estimate: the
-Frobenius mass outside the block exceeds its top.  The Gram matrix ``G`` is then formed, and
+Frobenius mass outside the block exceeds its top.  The smaller Gram matrix ``G`` is then
+formed (``A A^T`` of a square or wide ``A`` by row panels, its lower triangle only: about 0.6
+of a full product at n = 512; ``A^T A`` of a tall one), and
 instead of a full eigen-solve (LAPACK ``syevd``: four to eight matrix products' time) its top
 eigenvalue is found and proved in about two:
 
@@ -13,8 +15,9 @@ eigenvalue is found and proved in about two:
    factorisation completes, ``u I - G`` is positive definite up to its rounding, so
    ``lambda_max < u`` up to an explicit allowance for the rounding of ``G`` and of the factors
    (Higham, *Accuracy and Stability of Numerical Algorithms*, 2nd ed., 2002: Theorem 10.5 for
-   Cholesky, section 3.5 for a matrix product): ``(n + 2)(n + 1) u_r u + n u_r ||A||_F^2``
-   (forming ``u I - G`` included), with ``u_r = 2^-53`` the unit roundoff.
+   Cholesky, section 3.5 for a matrix product): ``(n + 2)(n + 1) u_r u + q u_r ||A||_F^2``
+   (forming ``u I - G`` included), with ``n`` the Gram matrix's order, ``q`` the length of its
+   inner products and ``u_r = 2^-53`` the unit roundoff.
 
 The value returned is then within ``GRAM_TOLERANCE`` (relative, on ``sigma_max^2``; the log10
 of the norm within ``GRAM_TOLERANCE / (2 ln 10) ~ 2.2e-10``) of the exact one.  Where the
@@ -148,6 +151,29 @@ def _lanczos_top(G, start, Q, tri):
 
 
 @kernel
+def _lower_gram(A, gram, scratch):
+    """``gram = A A^T`` of a C-contiguous ``A`` (a, b), the lower triangle by row panels.
+
+    Panel ``I`` is ``A[I] A[:i1]^T`` (the rows of ``I`` against every row up to its last),
+    computed into ``scratch`` (at least ``h x a`` for panels of ``h = scratch.shape[0]``
+    rows); the strict upper triangle is the lower one's mirror.  With ``h`` rows a panel,
+    about ``(1 + h / a) / 2`` of the full product's flops.
+    """
+    size = A.shape[0]
+    height = scratch.shape[0]
+    flat = scratch.reshape(scratch.size)
+    for i0 in range(0, size, height):
+        i1 = min(size, i0 + height)
+        panel = flat[:(i1 - i0) * i1].reshape((i1 - i0, i1))
+        np.dot(A[i0:i1], A[:i1].T, panel)
+        for r in range(i1 - i0):
+            for c in range(i1):
+                gram[i0 + r, c] = panel[r, c]
+            for c in range(i0 + r):  # the upper triangle, exactly symmetric
+                gram[c, i0 + r] = panel[r, c]
+
+
+@kernel
 def certified_gram_top(A, frobenius2, start, gram, lanczos):
     """``sigma_max(A)^2``: the top eigenvalue of the smaller Gram matrix of ``A`` (a, b).
 
@@ -159,10 +185,11 @@ def certified_gram_top(A, frobenius2, start, gram, lanczos):
     size = gram.shape[0]
     for r in range(A.shape[1]):
         vector[r] = start[r]
-    if size == A.shape[1]:
+    if A.shape[0] > A.shape[1]:
         np.dot(A.T, A, gram)
     else:
-        np.dot(A, A.T, gram)
+        # square or wide: A A^T has A^T A's spectrum, and its lower triangle is row panels
+        _lower_gram(A, gram, Q)
         np.dot(A, vector, Q[0])
         vector = Q[0]
     # to unit scale by an exact power of two (||G|| <= ||A||_F^2), so no square overflows
@@ -173,9 +200,10 @@ def certified_gram_top(A, frobenius2, start, gram, lanczos):
             gram[i, j] *= unit
     theta, settled = _lanczos_top(gram, vector, Q, tri)
     u = theta * (1.0 + 0.5 * GRAM_TOLERANCE)
-    # Cholesky's backward error, forming u I - G, and the rounding of G itself
+    # Cholesky's backward error, forming u I - G, and the rounding of G itself (inner
+    # products of length max(a, b))
     allowance = ((size + 2) * (size + 1) * UNIT_ROUNDOFF * u
-                 + size * UNIT_ROUNDOFF * frobenius2 * unit)
+                 + max(A.shape[0], A.shape[1]) * UNIT_ROUNDOFF * frobenius2 * unit)
     diagonal = Q[0]
     for i in range(size):
         for j in range(size):
