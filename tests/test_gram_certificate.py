@@ -119,3 +119,37 @@ def test_lower_gram_by_row_panels_is_the_whole_gram(shape, height):
     gc._lower_gram(A, gram, np.empty((height, shape[0])))
     np.testing.assert_allclose(gram, A @ A.T, rtol=1e-13, atol=1e-13)
     assert np.array_equal(gram, gram.T)
+
+
+def test_the_shift_leaves_the_rounding_allowance_its_share_of_the_tolerance():
+    u_r = 2.0 ** -53
+    for size in (64, 512, 2048):
+        theta, mass = 1.0 / size, 1.0  # an exactly flat spectrum of unit mass
+        u = gc.certificate_shift(theta, size, size, mass)
+        assert u > theta * (1.0 + gc.CLEARANCE)
+        # the bound a completed Cholesky proves, with the constants of the module docstring
+        proved = u * (1.0 + (size + 2) * (size + 1) * u_r) + size * u_r * mass
+        assert proved <= theta * (1.0 + gc.GRAM_TOLERANCE) * (1.0 + 4 * u_r)
+    # order 4096, flat: the allowance alone is about twice the tolerance: no shift
+    assert gc.certificate_shift(1.0 / 4096, 4096, 4096, 1.0) == 0.0
+    assert gc.certificate_shift(0.0, 10, 10, 1.0) == 0.0
+
+
+def test_a_nearly_flat_matrix_of_order_2048_is_certified_by_cholesky():
+    # rows of a Householder reflection scaled by sigma: A A^T = diag(sigma^2) in exact
+    # arithmetic, so sigma_max^2 = 1 without an SVD.  A top gap of 5% lets Lanczos settle; at
+    # this order the rounding allowance is most of the tolerance, and the shift takes the rest
+    n = 2048
+    rng = np.random.default_rng(8)
+    v = rng.standard_normal(n)
+    v /= np.linalg.norm(v)
+    sigma = np.concatenate([[1.0], 0.95 - 0.05 * np.arange(n - 1) / n])
+    A = np.ascontiguousarray(sigma[:, None] * (np.eye(n) - 2.0 * np.outer(v, v)))
+    gram = np.empty((n, n))
+    value = gc.certified_gram_top(A, float((A * A).sum()), rng.standard_normal(n), gram,
+                                  gc.new_lanczos(n, n))
+    assert abs(value - 1.0) <= gc.GRAM_TOLERANCE
+    # the factorisation completed: the lower triangle holds the Cholesky factor, not the
+    # mirror of the intact upper one that the eigen-solve path restores
+    lower, upper = np.tril(gram, -1), np.triu(gram, 1).T
+    assert np.abs(lower - upper).max() > 1e-3 * np.abs(upper).max()

@@ -12,7 +12,8 @@ eigenvalue is found and proved in about two:
 1. Lanczos on ``G`` with full re-orthogonalisation, started from the block's best vector, gives
    the top Ritz value ``theta`` (a Rayleigh quotient: ``theta <= lambda_max``); Lanczos needs
    far fewer products for a small gap than subspace iteration, about its square root.
-2. ``u I - G`` with ``u = theta (1 + GRAM_TOLERANCE / 2)`` is factorised by Cholesky.  If the
+2. ``u I - G`` with ``u`` just below ``theta (1 + GRAM_TOLERANCE)`` is factorised by Cholesky
+   (:func:`certificate_shift`: the tolerance less the rounding allowance).  If the
    factorisation completes, ``u I - G`` is positive definite up to its rounding, so
    ``lambda_max < u`` up to an explicit allowance for the rounding of ``G`` and of the factors
    (Higham, *Accuracy and Stability of Numerical Algorithms*, 2nd ed., 2002: Theorem 10.5 for
@@ -22,9 +23,9 @@ eigenvalue is found and proved in about two:
 
 The value returned is then within ``GRAM_TOLERANCE`` (relative, on ``sigma_max^2``; the log10
 of the norm within ``GRAM_TOLERANCE / (2 ln 10) ~ 2.2e-10``) of the exact one.  Where the
-factorisation fails (Lanczos had not converged), or the allowance alone exceeds half the
-tolerance (very wide matrices with flat spectra, n above about 1500), the eigenvalue comes from
-LAPACK's eigen-solve, as before; so it does, without trying the factorisation, where Lanczos
+factorisation fails (Lanczos had not converged), or the allowance leaves no room for the shift
+(it grows as the order squared: exactly flat spectra of order above about 2000), the eigenvalue
+comes from LAPACK's eigen-solve, as before; so it does, without trying the factorisation, where Lanczos
 has not settled within ``LANCZOS_STEPS`` (a top eigenvalue within about 1e-5 relative of the
 next ones at n = 512 needs hundreds of steps).  Stopping Lanczos earlier where its rate
 predicted too many steps was tried and cost 6% on the sweeps of orthogonal RNNs and LSTMs at
@@ -45,6 +46,9 @@ LANCZOS_STEPS = 96
 #: Lanczos steps between two readings of the top Ritz value.
 CHECK_EVERY = 6
 UNIT_ROUNDOFF = 2.0 ** -53
+#: Least relative gap between the Cholesky shift and the Lanczos value (5x what a settled
+#: value may still move in ``CHECK_EVERY`` steps).
+CLEARANCE = 5e-2 * GRAM_TOLERANCE
 
 # LAPACK's dpotrf through the wrapper Numba itself links (the one np.linalg.cholesky calls),
 # so a symmetric matrix is factorised in place: no copy, no clearing of the other triangle.
@@ -177,6 +181,27 @@ def _lower_gram(A, gram, scratch):
 
 
 @kernel
+def certificate_shift(theta, size, inner, mass):
+    """The shift ``u`` whose completed Cholesky of ``u I - G`` proves the tolerance, or 0.
+
+    ``G`` is (size, size), made of inner products of length ``inner``, of mass
+    ``||A||_F^2 = mass`` (at unit scale); ``theta <= lambda_max`` its Lanczos value.  A
+    Cholesky that completes on the computed ``u I - G`` proves ``lambda_max <= u (1 + c1) + c2``
+    with ``c1 = (size + 2)(size + 1) u_r`` (its backward error and forming ``u I - G``) and
+    ``c2 = inner u_r mass`` (the rounding of ``G``).  ``u`` is the largest shift for which
+    that bound is ``theta (1 + GRAM_TOLERANCE)``: the rounding allowance takes what it needs
+    of the tolerance and the shift the rest, so large matrices (where the allowance is most of
+    it) are certified too.  0 where the shift would not clear ``theta`` by ``CLEARANCE``.
+    """
+    c1 = (size + 2) * (size + 1) * UNIT_ROUNDOFF
+    c2 = inner * UNIT_ROUNDOFF * mass
+    u = (theta * (1.0 + GRAM_TOLERANCE) - c2) / (1.0 + c1)
+    if not theta > 0.0 or u <= theta * (1.0 + CLEARANCE):
+        return 0.0
+    return u
+
+
+@kernel
 def certified_gram_top(A, frobenius2, start, gram, lanczos):
     """``sigma_max(A)^2``: the top eigenvalue of the smaller Gram matrix of ``A`` (a, b).
 
@@ -202,18 +227,17 @@ def certified_gram_top(A, frobenius2, start, gram, lanczos):
         for j in range(size):
             gram[i, j] *= unit
     theta, settled = _lanczos_top(gram, vector, Q, tri)
-    u = theta * (1.0 + 0.5 * GRAM_TOLERANCE)
-    # Cholesky's backward error, forming u I - G, and the rounding of G itself (inner
-    # products of length max(a, b))
-    allowance = ((size + 2) * (size + 1) * UNIT_ROUNDOFF * u
-                 + max(A.shape[0], A.shape[1]) * UNIT_ROUNDOFF * frobenius2 * unit)
+    u = certificate_shift(theta, size, max(A.shape[0], A.shape[1]), frobenius2 * unit)
+    certify = settled and u > 0.0
+    if not certify:
+        u = theta if theta > 0.0 else 1.0  # any shift serves the eigen-solve below
     diagonal = Q[0]
     for i in range(size):
         for j in range(size):
             gram[i, j] = -gram[i, j]
         gram[i, i] += u
         diagonal[i] = gram[i, i]
-    if settled and theta > 0.0 and allowance <= 0.5 * GRAM_TOLERANCE * theta:
+    if certify:
         # factorises the lower triangle (row-major); the strict upper one is left as it was
         if _POTRF(_DOUBLE, _UPPER, size, gram.ctypes, size) == 0:
             return math.ldexp(theta, shift)
