@@ -3,11 +3,9 @@
 Where a spectrum is flat (an orthogonal recurrence's first lags, a single step of an LSTM) the
 warm-started block of :mod:`~gradflow.kernels.norm_estimator` cannot certify its estimate: the
 Frobenius mass outside the block exceeds its top.  The smaller Gram matrix ``G`` is then
-formed (``A A^T`` of a square or wide ``A`` by row panels, its lower triangle only: 0.59 of a
-full product's flops at n = 512, 0.88 of its time, the thin panels running slower; ``A^T A``
-of a tall one), and
-instead of a full eigen-solve (LAPACK ``syevd``: four to eight matrix products' time) its top
-eigenvalue is found and proved in about two:
+formed (``A A^T`` of a square or wide ``A``, its lower triangle by row panels,
+:func:`_lower_gram`; ``A^T A`` of a tall one), and instead of a full eigen-solve (LAPACK
+``syevd``: four to eight matrix products' time) its top eigenvalue is found and proved in about two:
 
 1. Lanczos on ``G`` with full re-orthogonalisation, started from the block's best vector, gives
    the top Ritz value ``theta`` (a Rayleigh quotient: ``theta <= lambda_max``); Lanczos needs
@@ -25,11 +23,11 @@ The value returned is then within ``GRAM_TOLERANCE`` (relative, on ``sigma_max^2
 of the norm within ``GRAM_TOLERANCE / (2 ln 10) ~ 2.2e-10``) of the exact one.  Where the
 factorisation fails (Lanczos had not converged), or the allowance leaves no room for the shift
 (it grows as the order squared: exactly flat spectra of order above about 2000), the eigenvalue
-comes from LAPACK's eigen-solve, as before; so it does, without trying the factorisation, where Lanczos
-has not settled within ``LANCZOS_STEPS`` (a top eigenvalue within about 1e-5 relative of the
-next ones at n = 512 needs hundreds of steps).  Stopping Lanczos earlier where its rate
-predicted too many steps was tried and cost 6% on the sweeps of orthogonal RNNs and LSTMs at
-n = 512: it gave up on values that would have settled.
+comes from LAPACK's eigen-solve, as before; so it does, without trying the factorisation,
+where Lanczos has not settled within ``LANCZOS_STEPS`` (a top eigenvalue within about 1e-5
+relative of the next ones at n = 512 needs hundreds of steps).  Stopping Lanczos earlier where
+its rate predicted too many steps was tried and cost 6% on the sweeps of orthogonal RNNs and
+LSTMs at n = 512: it gave up on values that would have settled.
 """
 
 import math
@@ -38,6 +36,7 @@ import numpy as np
 from numba.core import types
 
 from ._jit import kernel
+from .scaling import rescale
 
 #: Relative width on ``sigma_max^2`` to which a Lanczos value is certified.
 GRAM_TOLERANCE = 1e-9
@@ -221,11 +220,9 @@ def certified_gram_top(A, frobenius2, start, gram, lanczos):
         np.dot(A, vector, Q[0])
         vector = Q[0]
     # to unit scale by an exact power of two (||G|| <= ||A||_F^2), so no square overflows
-    shift = math.frexp(frobenius2)[1]
+    shift = np.int64(math.frexp(frobenius2)[1])  # int64, as every caller of rescale passes
     unit = math.ldexp(1.0, -shift)
-    for i in range(size):
-        for j in range(size):
-            gram[i, j] *= unit
+    rescale(gram, shift)
     theta, settled = _lanczos_top(gram, vector, Q, tri)
     u = certificate_shift(theta, size, max(A.shape[0], A.shape[1]), frobenius2 * unit)
     certify = settled and u > 0.0

@@ -5,8 +5,9 @@ matrix's (the output-side singular vectors of a suffix product ``P_k`` converge 
 grows), refined by subspace iteration with Rayleigh-Ritz and accepted only under a certified
 upper bound (:func:`top_eigenvalue`); otherwise the Gram matrix's top eigenvalue, by Lanczos
 certified with a Cholesky inertia test or, failing that, an exact eigen-solve
-(:mod:`~gradflow.kernels.gram_certificate`).  Every norm returned is within ``TOLERANCE`` (relative, on ``sigma_max^2``) of the exact
-one (``GRAM_TOLERANCE`` where the Gram certificate gives it), whatever the spectrum.
+(:mod:`~gradflow.kernels.gram_certificate`).  Every norm returned is within ``TOLERANCE``
+(relative, on ``sigma_max^2``) of the exact one (``GRAM_TOLERANCE`` where the Gram
+certificate gives it), whatever the spectrum.
 """
 
 import math

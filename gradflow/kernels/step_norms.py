@@ -27,8 +27,8 @@ def step_log10_norms(cell_id, option, Wh, Wx, b, bhn, X, S, out, stats):
     certified estimator as the suffix products, warm-started from the previous step; a single
     step's spectrum is often too flat to certify (LSTM), and after a run of such steps the
     estimator is tried only every ``SKIP``-th step, the rest going straight to the Gram
-    matrix's certified top eigenvalue.  ``-inf`` marks an exactly zero Jacobian.  ``stats`` (3,) accumulates
-    ``[norms, subspace iterations, exact fallbacks]``.
+    matrix's certified top eigenvalue.  ``-inf`` marks an exactly zero Jacobian.  ``stats``
+    (3,) accumulates ``[norms, subspace iterations, exact fallbacks]``.
     """
     m = S.shape[1]
     G, n = b.shape
