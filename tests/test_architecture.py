@@ -11,7 +11,7 @@ PACKAGE = pathlib.Path(__file__).resolve().parents[1] / "gradflow"
 #: Leaf services (layer 0) are shared by all; ``io`` is file plumbing below the kernels.
 LAYERS = {
     "errors": 0, "validation": 0, "resources": 0, "activations": 0, "_threads": 0,
-    "progress": 0,
+    "progress": 0, "_signals": 0,
     "io": 1,
     "kernels": 2,
     "cells": 3,

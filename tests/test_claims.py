@@ -311,6 +311,36 @@ def test_claims_pages_open_the_report(tmp_path, tiny):
         assert any(title in p for p in pages[1:]), title
 
 
+@pytest.mark.parametrize("ordered", [True, False], ids=["page-order", "drawn-in-order"])
+def test_claims_still_measuring_open_the_report_all_the_same(tmp_path, tiny, monkeypatch,
+                                                            ordered):
+    """Claims given as a callable (measuring elsewhere) make the same pages in the same order.
+
+    The models' pages are drawn first and the claims' moved to the front of the page tree;
+    where the page order cannot be reached the claims are waited for and drawn first.
+    """
+    import gradflow.report.build as build
+    from gradflow.report import data
+
+    entries = data.default_models()[:2]
+    xs = np.random.default_rng(0).standard_normal((40, entries[0][1].inputs))
+    reports = data.collect([(n, m, xs, None) for n, m in entries], s0=None, progress=None,
+                           threshold=1e-3)
+    given = tmp_path / "given.pdf"
+    build.write_report(reports, given, "ctx", claims=tiny)
+    if not ordered:
+        monkeypatch.setattr(build, "_page_order", lambda pdf: None)
+    calls = []
+    pending = tmp_path / "pending.pdf"
+    count = build.write_report(reports, pending, "ctx",
+                               claims=lambda: calls.append(1) or tiny)
+    assert calls == [1]
+    first, second = _pdf_text(given), _pdf_text(pending)
+    assert count == len(first) == len(second) > 6
+    assert second == first
+    assert "The seed notes' claims, measured" in second[0]
+
+
 @pytest.mark.slow
 def test_default_report_opens_with_the_claims(tmp_path):
     out = tmp_path / "r.pdf"

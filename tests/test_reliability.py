@@ -118,6 +118,37 @@ def test_train_writes_its_history_and_weights_together(tmp_path, monkeypatch):
     assert r.exit_code == 0 and sorted(os.listdir()) == ["h.json", "w.npz"]
     assert gf.load("w.npz").hidden == 8
 
+# ---------------------------------------------------------------- an interruption Python dropped
+
+
+def test_an_interruption_python_dropped_still_stops_the_output(tmp_path, monkeypatch):
+    """A signal whose exception fell in a weakref callback is recorded: no file, exit 1."""
+    from gradflow import _signals
+
+    monkeypatch.chdir(tmp_path)
+    temporary = atomic._temporary_for
+
+    def dropped_on_the_way(path, suffix):
+        _signals.record("SIGINT")  # the handler ran; its KeyboardInterrupt was swallowed
+        return temporary(path, suffix)
+
+    monkeypatch.setattr(atomic, "_temporary_for", dropped_on_the_way)
+    r = CliRunner().invoke(main, ["init", "rnn", "-n", "4", "-d", "2", "-o", "w.npz"])
+    assert r.exit_code == 1 and r.stderr.strip().splitlines() == ["Error: interrupted"]
+    assert os.listdir() == []
+    assert _signals.received() is None  # forgotten when the command ends
+    monkeypatch.setattr(atomic, "_temporary_for", temporary)
+    r = CliRunner().invoke(main, ["init", "rnn", "-n", "4", "-d", "2", "-o", "w.npz"])
+    assert r.exit_code == 0 and os.listdir() == ["w.npz"]
+
+
+def test_a_library_call_records_no_interruption(tmp_path):
+    from gradflow import _signals
+
+    gf.RNN.init(4, 2, seed=0).save(tmp_path / "w.npz")
+    assert _signals.received() is None and (tmp_path / "w.npz").exists()
+
+
 # ---------------------------------------------------------------- SIGTERM while a PDF is written
 
 
@@ -150,6 +181,43 @@ def test_sigterm_while_the_pdf_is_written_leaves_nothing(tmp_path):
     assert err.strip().splitlines() == ["Error: interrupted"]
     assert out == ""
     assert os.listdir(tmp_path) == ["w.npz"]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("signame, group", [("SIGINT", True), ("SIGTERM", False)],
+                         ids=["ctrl-c-to-the-group", "sigterm-to-the-parent"])
+def test_an_interrupted_default_report_leaves_no_file_and_no_process(tmp_path, signame, group):
+    """The default report measures its claims on a second process: both stop, nothing left."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    env = {**os.environ, "PYTHONPATH": root + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    proc = subprocess.Popen([sys.executable, "-m", "gradflow", "report", "-q", "-o", "r.pdf"],
+                            cwd=tmp_path, env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, start_new_session=True)
+    try:
+        time.sleep(4)  # the claims' process is started, the models are being analysed
+        assert proc.poll() is None, "the report finished before it could be interrupted"
+        (os.killpg if group else os.kill)(proc.pid, getattr(signal, signame))
+        out, err = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 1 and err.strip().splitlines()[-1] == "Error: interrupted"
+    assert out == "" and os.listdir(tmp_path) == []
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        try:
+            os.killpg(proc.pid, 0)  # any process of the report's group still there?
+        except ProcessLookupError:
+            break
+        time.sleep(0.1)
+    else:
+        pytest.fail("a process of the interrupted report is still running")
 
 
 # ---------------------------------------------------------------- torch's warnings stay off stderr

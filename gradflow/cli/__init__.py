@@ -13,6 +13,7 @@ import warnings
 
 import click
 
+from .._signals import clear, raise_if_received, record
 from ._options import printable
 from .bounds_cmd import bounds
 from .claims_cmd import claims
@@ -86,12 +87,21 @@ class Interrupted(KeyboardInterrupt):
 
 def _interrupt(signum, frame):
     signal.signal(signum, signal.SIG_DFL)  # a second signal ends the process outright
+    record(signal.Signals(signum).name)
     raise Interrupted(signal.Signals(signum).name)
+
+
+def _keyboard_interrupt(signum, frame):
+    record("SIGINT")
+    raise KeyboardInterrupt
 
 
 @contextlib.contextmanager
 def _signals_as_interruptions():
-    """SIGTERM and SIGHUP raise :class:`Interrupted` while a command runs.
+    """SIGTERM and SIGHUP raise :class:`Interrupted` while a command runs, Ctrl-C as ever.
+
+    Each is recorded too (:mod:`gradflow._signals`): one that Python dropped still stops the
+    command's outputs from being committed, and its exit is ``Error: interrupted``.
 
     Only signals left at their default action are taken over (``nohup`` keeps SIGHUP
     ignored), and only in the main thread, where Python runs signal handlers.
@@ -104,11 +114,16 @@ def _signals_as_interruptions():
         number = getattr(signal, name, None)
         if number is not None and signal.getsignal(number) is signal.SIG_DFL:
             taken[number] = signal.signal(number, _interrupt)
+    if signal.getsignal(signal.SIGINT) is signal.default_int_handler:
+        taken[signal.SIGINT] = signal.signal(signal.SIGINT, _keyboard_interrupt)
+    clear()
     try:
         yield
+        raise_if_received()  # one raised where Python dropped it (a weakref callback)
     finally:
         for number, previous in taken.items():
             signal.signal(number, previous)
+        clear()
 
 
 @contextlib.contextmanager

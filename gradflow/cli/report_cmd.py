@@ -1,5 +1,7 @@
 """``gradflow report``: a PDF or PNG report of gradient flow, for weights files or the default."""
 
+import contextlib
+
 import click
 
 from ._options import note
@@ -211,15 +213,37 @@ def report(weights, output, inputs_paths, lengths_paths, steps, input_seed, h0_p
         context += f"; h0 {h0_path}"
 
     with_claims = not weights and output_format(output) == "pdf"
-    progress = Progress(sum(data.tasks_for(m) for m in models) + (TASKS if with_claims else 0),
-                        label="report", enabled=None if not quiet else False)
-    try:
-        found = None if not with_claims else claims(
-            progress=lambda what: progress.advance(note=f"claims: {what}"))
-        reports = data.collect(entries, s0=s0, progress=progress, threshold=threshold)
-    finally:
-        progress.close()
-    pages = write_report(reports, output, context, histories=docs, claims=found)
+    with contextlib.ExitStack() as stack:
+        aside = _claims_aside(stack) if with_claims else None
+        tasks = TASKS if with_claims and aside is None else 0
+        progress = Progress(sum(data.tasks_for(m) for m in models) + tasks, label="report",
+                            enabled=None if not quiet else False)
+        try:
+            found = aside.result if aside is not None else None
+            if with_claims and aside is None:
+                found = claims(progress=lambda what: progress.advance(note=f"claims: {what}"))
+            reports = data.collect(entries, s0=s0, progress=progress, threshold=threshold)
+        finally:
+            progress.close()
+        pages = write_report(reports, output, context, histories=docs, claims=found)
     if not quiet:
         what = "1 page" if pages == 1 else f"{pages} pages"
         note(f"wrote {output}: {what} on {', '.join(names)}")
+
+
+def _claims_aside(stack):
+    """The claims measuring on a second process while this one analyses the models.
+
+    None where there is one core, or no process can be started: the claims are then
+    measured here, first.  Either way it is the same seeded computation.
+    """
+    from .._threads import available_cores
+    from ..claims.measure import claims
+    from ..sweep.executors import Aside
+
+    if available_cores() < 2:
+        return None
+    try:
+        return stack.enter_context(Aside(claims))
+    except (OSError, ImportError, NotImplementedError):  # no semaphores, no processes left
+        return None

@@ -6,6 +6,7 @@ import os
 import shutil
 import tempfile
 
+from .._signals import raise_if_received
 from ..errors import GradflowError
 
 
@@ -99,6 +100,7 @@ def _temporary_for(path, suffix):
 
 def _commit(paths, tmps):
     """Rename every ``tmps[i]`` onto ``paths[i]``; on a failure undo the renames done."""
+    raise_if_received()  # an interruption Python dropped still stops the output here
     umask = os.umask(0)
     os.umask(umask)
     done = []  # (path, the old file kept aside, or None where there was none)

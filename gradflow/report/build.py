@@ -21,7 +21,9 @@ def write_report(reports, path, context, *, histories=(), claims=None):
     """Draw ``reports`` (a list of ModelReport) and training ``histories`` to ``path``.
 
     A PDF with ``claims`` (a :class:`~gradflow.claims.ClaimsResult`) opens with the claims
-    page and the pages of their evidence.
+    page and the pages of their evidence.  ``claims`` may also be a callable that waits for
+    them (a measurement still running on another process): the models' pages are drawn
+    first, then the claims', which are put at the front of the page order.
 
     A PNG shows the dashboard of the models or, without models, the training comparison
     (or the single history's page).
@@ -61,16 +63,34 @@ def write_report(reports, path, context, *, histories=(), claims=None):
                         "RNN, LSTM, GRU",
             "Creator": f"gradflow {__version__}",
         }
-        count = 0
         with PdfPages(tmp, metadata=metadata) as pdf:
-            for fig in claims_pdf_pages(claims) if claims is not None else ():
-                pdf.savefig(fig)
-                count += 1
+            pending = callable(claims) and _page_order(pdf) is not None
+            if callable(claims) and not pending:
+                claims = claims()
+            if claims is not None and not pending:
+                _save(pdf, claims_pdf_pages(claims))
             if reports:
-                for fig in pdf_pages(reports, context):
-                    pdf.savefig(fig)
-                    count += 1
-            for fig in training_pages(list(histories)):
-                pdf.savefig(fig)
-                count += 1
-        return count
+                _save(pdf, pdf_pages(reports, context))
+            _save(pdf, training_pages(list(histories)))
+            if pending:
+                drawn = pdf.get_pagecount()
+                _save(pdf, claims_pdf_pages(claims()))
+                order = _page_order(pdf)
+                order[:] = order[drawn:] + order[:drawn]
+            return pdf.get_pagecount()
+
+
+def _save(pdf, figures):
+    for fig in figures:
+        pdf.savefig(fig)
+
+
+def _page_order(pdf):
+    """The list of page objects whose order is the PDF's page order, or None if unknown.
+
+    Matplotlib's ``PdfFile.pageList`` (written out as the page tree when the file closes);
+    where a version keeps it elsewhere the pages are drawn in order instead.
+    """
+    pdf.get_pagecount()  # opens the file
+    order = getattr(getattr(pdf, "_file", None), "pageList", None)
+    return order if isinstance(order, list) else None

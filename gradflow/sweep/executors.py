@@ -10,6 +10,8 @@ recorded as failed and the sweep goes on.
 
 Dask is optional (``pip install 'gradflow[dask]'``) and imported only by
 :func:`dask_client` and :class:`DaskExecutor`.
+
+:class:`Aside` runs one call on a local process beside this one (the report's claims).
 """
 
 import contextlib
@@ -86,6 +88,58 @@ class ProcessExecutor:
             else:
                 _terminate(pool)
                 pool.shutdown(wait=False, cancel_futures=True)
+
+
+class Aside:
+    """One call on a spawned local process while this one goes on (a context manager).
+
+    ``Aside(function, *args)`` starts ``function(*args)`` at once on a worker process that
+    ignores SIGINT and dies with this one, as a :class:`ProcessExecutor`'s do; :meth:`result`
+    waits for its value.  Leaving the block stops a worker that has not finished, so an
+    interruption or an error here leaves nothing running.  ``function`` and its arguments
+    must be picklable (module-level).
+    """
+
+    def __init__(self, function, *args):
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+
+        _quiet_resource_tracker()
+        self._pool = ProcessPoolExecutor(max_workers=1,
+                                         mp_context=multiprocessing.get_context("spawn"),
+                                         initializer=_worker_start, initargs=(os.getpid(),))
+        try:
+            with _sigint_ignored():
+                self._future = self._pool.submit(function, *args)
+        except BaseException:
+            self.close()
+            raise
+        self._what = getattr(function, "__qualname__", repr(function))
+
+    def result(self):
+        """The call's value (its exception re-raised here); waits for it."""
+        from concurrent.futures.process import BrokenProcessPool
+
+        try:
+            return self._future.result()
+        except BrokenProcessPool:
+            raise GradflowError(f"the worker process computing {self._what} died (killed by "
+                                "the operating system, out of memory?)") from None
+
+    def close(self):
+        """Stop the worker unless it has finished (a second call does nothing)."""
+        future = getattr(self, "_future", None)
+        if future is None or not future.done():
+            _terminate(self._pool)
+            self._pool.shutdown(wait=False, cancel_futures=True)
+        else:
+            self._pool.shutdown(wait=True)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
 
 
 def _terminate(pool):

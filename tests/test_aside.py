@@ -1,0 +1,49 @@
+"""One call on a process beside this one: its value, its errors, and nothing left running."""
+
+import multiprocessing
+import os
+import time
+
+import pytest
+
+from gradflow.errors import GradflowError
+from gradflow.sweep.executors import Aside
+
+
+def _children_after(seconds):
+    deadline = time.monotonic() + seconds
+    while multiprocessing.active_children() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return multiprocessing.active_children()
+
+
+def test_the_call_runs_on_another_process_and_returns_its_value():
+    with Aside(os.getpid) as aside:
+        pid = aside.result()
+    assert isinstance(pid, int) and pid != os.getpid()
+    assert _children_after(10) == []
+
+
+def test_the_calls_exception_is_raised_by_result():
+    with Aside(int, "seven") as aside, pytest.raises(ValueError, match="seven"):
+        aside.result()
+
+
+def test_a_worker_that_dies_is_a_named_error():
+    with Aside(os._exit, 3) as aside, pytest.raises(GradflowError, match="_exit.*died"):
+        aside.result()
+
+
+def test_leaving_the_block_stops_an_unfinished_call():
+    started = time.monotonic()
+    with Aside(time.sleep, 120) as aside:
+        time.sleep(0.5)
+        assert not aside._future.done()
+    assert _children_after(10) == []
+    assert time.monotonic() - started < 30
+
+
+def test_an_error_here_stops_the_call_there():
+    with pytest.raises(RuntimeError, match="here"), Aside(time.sleep, 120):
+        raise RuntimeError("here")
+    assert _children_after(10) == []
