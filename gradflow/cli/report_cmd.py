@@ -219,7 +219,7 @@ def report(weights, output, inputs_paths, lengths_paths, steps, input_seed, h0_p
         progress = Progress(sum(data.tasks_for(m) for m in models) + tasks, label="report",
                             enabled=None if not quiet else False)
         try:
-            found = aside.result if aside is not None else None
+            found = _when_measured(aside) if aside is not None else None
             if with_claims and aside is None:
                 found = claims(progress=lambda what: progress.advance(note=f"claims: {what}"))
             reports = data.collect(entries, s0=s0, progress=progress, threshold=threshold)
@@ -247,3 +247,17 @@ def _claims_aside(stack):
         return stack.enter_context(Aside(claims))
     except (OSError, ImportError, NotImplementedError):  # no semaphores, no processes left
         return None
+
+
+def _when_measured(aside):
+    """A callable waiting for the claims; measures them here if their process died."""
+    from ..claims.measure import claims
+    from ..sweep.executors import WorkerDied
+
+    def wait():
+        try:
+            return aside.result()
+        except WorkerDied:  # killed, or it could not start (an unguarded calling script)
+            return claims()
+
+    return wait

@@ -90,6 +90,10 @@ class ProcessExecutor:
                 pool.shutdown(wait=False, cancel_futures=True)
 
 
+class WorkerDied(GradflowError):
+    """The process running an :class:`Aside` call ended without an answer."""
+
+
 class Aside:
     """One call on a spawned local process while this one goes on (a context manager).
 
@@ -117,14 +121,18 @@ class Aside:
         self._what = getattr(function, "__qualname__", repr(function))
 
     def result(self):
-        """The call's value (its exception re-raised here); waits for it."""
+        """The call's value (its exception re-raised here); waits for it.
+
+        Raises :class:`WorkerDied` where the process ended without one: killed, or unable
+        to start (a script that starts one without the ``if __name__ == "__main__"`` guard).
+        """
         from concurrent.futures.process import BrokenProcessPool
 
         try:
             return self._future.result()
         except BrokenProcessPool:
-            raise GradflowError(f"the worker process computing {self._what} died (killed by "
-                                "the operating system, out of memory?)") from None
+            raise WorkerDied(f"the worker process computing {self._what} died (killed by the "
+                             "operating system, out of memory?)") from None
 
     def close(self):
         """Stop the worker unless it has finished (a second call does nothing)."""
