@@ -47,3 +47,12 @@ def test_an_error_here_stops_the_call_there():
     with pytest.raises(RuntimeError, match="here"), Aside(time.sleep, 120):
         raise RuntimeError("here")
     assert _children_after(10) == []
+
+
+def test_the_reports_claims_are_measured_here_when_their_process_died(monkeypatch):
+    import gradflow.claims.measure as measure
+    from gradflow.cli.report_cmd import _when_measured
+
+    monkeypatch.setattr(measure, "claims", lambda: "measured here")
+    with Aside(os._exit, 3) as aside:
+        assert _when_measured(aside)() == "measured here"

@@ -289,3 +289,13 @@ def test_every_verdict_is_documented_and_batches_count_them():
     assert line.startswith("per sequence (5): ")
     for v, c in counts.items():
         assert (f"{c} {v}" in line) == (c > 0)
+
+
+def test_an_exact_fits_error_reads_the_same_whether_it_rounds_to_zero_or_not():
+    from gradflow.analysis.decay_reading import _plus_minus
+
+    assert _plus_minus(0.5, 0.0) == "0.5000 +/- 0"
+    assert _plus_minus(0.5, 1e-17) == "0.5000 +/- 1e-17"
+    assert _plus_minus(0.9, 0.01) == "0.90 +/- 0.01"
+    assert _plus_minus(2.0, math.inf) == "2 +/- (beyond float64 range)"
+    assert "+/- 0" not in _plus_minus(2.0, math.nan)

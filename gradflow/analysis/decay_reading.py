@@ -189,8 +189,10 @@ def _plus_minus(factor, stderr):
         return "beyond float64 range"
     if stderr is None:
         return f"{factor:.4g}"
-    if stderr == 0 or not math.isfinite(stderr):
-        return f"{factor:.4g} +/- 0"
+    if not math.isfinite(stderr):
+        return f"{factor:.4g} +/- (beyond float64 range)"
+    if stderr == 0:  # as a tiny error reads: an exact fit's error is 0 or 1e-17 by the last bit
+        return f"{factor:.4f} +/- 0"
     decimals = max(2, -math.floor(math.log10(stderr)))
     if decimals > 4:
         return f"{factor:.4f} +/- {stderr:.1g}"
