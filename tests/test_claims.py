@@ -317,28 +317,39 @@ def test_claims_still_measuring_open_the_report_all_the_same(tmp_path, tiny, mon
     """Claims given as a callable (measuring elsewhere) make the same pages in the same order.
 
     The models' pages are drawn first and the claims' moved to the front of the page tree;
-    where the page order cannot be reached the claims are waited for and drawn first.
+    where the page order cannot be reached the claims are waited for and drawn first.  Two
+    plain pages stand in for the models' (the default report's own test draws the real ones).
     """
-    import gradflow.report.build as build
-    from gradflow.report import data
+    from types import SimpleNamespace
 
-    entries = data.default_models()[:2]
-    xs = np.random.default_rng(0).standard_normal((40, entries[0][1].inputs))
-    reports = data.collect([(n, m, xs, None) for n, m in entries], s0=None, progress=None,
-                           threshold=1e-3)
+    from matplotlib.figure import Figure
+
+    import gradflow.report.build as build
+    import gradflow.report.pages as pages
+
+    def model_pages(reports, context):
+        for k in (1, 2):
+            fig = Figure()
+            fig.text(0.5, 0.5, f"model page {k}")
+            yield fig
+
+    monkeypatch.setattr(pages, "pdf_pages", model_pages)
+    models = [SimpleNamespace(label="a model")]
     given = tmp_path / "given.pdf"
-    build.write_report(reports, given, "ctx", claims=tiny)
+    build.write_report(models, given, "ctx", claims=tiny)
     if not ordered:
         monkeypatch.setattr(build, "_page_order", lambda pdf: None)
     calls = []
     pending = tmp_path / "pending.pdf"
-    count = build.write_report(reports, pending, "ctx",
+    count = build.write_report(models, pending, "ctx",
                                claims=lambda: calls.append(1) or tiny)
     assert calls == [1]
     first, second = _pdf_text(given), _pdf_text(pending)
-    assert count == len(first) == len(second) > 6
+    assert count == len(first) == len(second) == 8
     assert second == first
     assert "The seed notes' claims, measured" in second[0]
+    assert ["model page 1" in p for p in second[6:]] == [True, False]
+    assert "model page 2" in second[7]
 
 
 @pytest.mark.slow
