@@ -70,6 +70,14 @@ def gather(config=None, *, progress=None):
         "GRU": ce.gru(config),
         "GRU b_z": ce.gru(config, update_bias=config.update_gate_bias),
     }
+    # the training measurements first: beside a report, whose own analyses compile the decay
+    # kernels, this process then loads those from Numba's cache instead of compiling them too
+    clipping = te.clipping_pair(config)
+    tick("clipping")
+    dead = te.dead_units(config)
+    tick("dead units")
+    comparison = te.training_comparison(config)
+    tick("GRU against LSTM")
     runs = {label: ce.measure_run(label, m, xs, thr) for label, m in models.items()}
     small = {f"RNN-{a}": ce.measure_run(a, ce.rnn(config, a, gain=config.small_sigma), xs, thr)
              for a in ("sigmoid", "tanh")}
@@ -82,12 +90,6 @@ def gather(config=None, *, progress=None):
     tick("gain axis")
     counts = ce.parameter_counts(config)
     tick("parameter counts")
-    clipping = te.clipping_pair(config)
-    tick("clipping")
-    dead = te.dead_units(config)
-    tick("dead units")
-    comparison = te.training_comparison(config)
-    tick("GRU against LSTM")
     return Evidence(config=config, grid=ce.derivative_grid(config), runs=runs, small=small,
                     large=large, sweep=sweep, clipping=clipping, dead=dead, parameters=counts,
                     comparison=comparison)
