@@ -10,18 +10,24 @@ from gradflow.errors import GradflowError
 from gradflow.sweep.executors import Aside
 
 
-def _children_after(seconds):
+def _children():
+    return set(multiprocessing.active_children())
+
+
+def _new_children_after(before, seconds):
+    """Child processes started since ``before`` still alive after up to ``seconds``."""
     deadline = time.monotonic() + seconds
-    while multiprocessing.active_children() and time.monotonic() < deadline:
+    while _children() - before and time.monotonic() < deadline:
         time.sleep(0.05)
-    return multiprocessing.active_children()
+    return _children() - before
 
 
 def test_the_call_runs_on_another_process_and_returns_its_value():
+    before = _children()
     with Aside(os.getpid) as aside:
         pid = aside.result()
     assert isinstance(pid, int) and pid != os.getpid()
-    assert _children_after(10) == []
+    assert _new_children_after(before, 10) == set()
 
 
 def test_the_calls_exception_is_raised_by_result():
@@ -35,18 +41,20 @@ def test_a_worker_that_dies_is_a_named_error():
 
 
 def test_leaving_the_block_stops_an_unfinished_call():
-    started = time.monotonic()
+    before, started = _children(), time.monotonic()
     with Aside(time.sleep, 120) as aside:
         time.sleep(0.5)
         assert not aside._future.done()
-    assert _children_after(10) == []
+        assert _children() - before  # the worker is there while the call runs
+    assert _new_children_after(before, 10) == set()
     assert time.monotonic() - started < 30
 
 
 def test_an_error_here_stops_the_call_there():
+    before = _children()
     with pytest.raises(RuntimeError, match="here"), Aside(time.sleep, 120):
         raise RuntimeError("here")
-    assert _children_after(10) == []
+    assert _new_children_after(before, 10) == set()
 
 
 def test_the_reports_claims_are_measured_here_when_their_process_died(monkeypatch):
