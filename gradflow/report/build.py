@@ -64,9 +64,9 @@ def write_report(reports, path, context, *, histories=(), claims=None):
             "Creator": f"gradflow {__version__}",
         }
         with PdfPages(tmp, metadata=metadata) as pdf:
-            pending = callable(claims) and _page_order(pdf) is not None
-            if callable(claims) and not pending:
-                claims = claims()
+            if callable(claims) and _page_order(pdf) is None:
+                claims = claims()  # the page order cannot be changed: wait, draw them first
+            pending = callable(claims)
             if claims is not None and not pending:
                 _save(pdf, claims_pdf_pages(claims))
             if reports:

@@ -56,18 +56,13 @@ class ProcessExecutor:
 
     def run(self, function, points):
         """Yield ``(point, row)`` as the workers finish; stop them all on an interruption."""
-        import multiprocessing
-        from concurrent.futures import ProcessPoolExecutor, as_completed
+        from concurrent.futures import as_completed
         from concurrent.futures.process import BrokenProcessPool
 
         points = list(points)
         if not points:
             return
-        # spawn, not fork: a forked child would inherit Numba's and BLAS's thread pools
-        _quiet_resource_tracker()
-        pool = ProcessPoolExecutor(max_workers=min(self.workers, len(points)),
-                                   mp_context=multiprocessing.get_context("spawn"),
-                                   initializer=_worker_start, initargs=(os.getpid(),))
+        pool = _worker_pool(min(self.workers, len(points)))
         finished = False
         try:
             with _sigint_ignored():  # the workers inherit it: Ctrl-C is the parent's to handle
@@ -83,11 +78,7 @@ class ProcessExecutor:
                 yield futures[future], row
             finished = True
         finally:
-            if finished:
-                pool.shutdown(wait=True)
-            else:
-                _terminate(pool)
-                pool.shutdown(wait=False, cancel_futures=True)
+            _stop(pool, finished)
 
 
 class WorkerDied(GradflowError):
@@ -105,13 +96,7 @@ class Aside:
     """
 
     def __init__(self, function, *args):
-        import multiprocessing
-        from concurrent.futures import ProcessPoolExecutor
-
-        _quiet_resource_tracker()
-        self._pool = ProcessPoolExecutor(max_workers=1,
-                                         mp_context=multiprocessing.get_context("spawn"),
-                                         initializer=_worker_start, initargs=(os.getpid(),))
+        self._pool = _worker_pool(1)
         try:
             with _sigint_ignored():
                 self._future = self._pool.submit(function, *args)
@@ -137,17 +122,38 @@ class Aside:
     def close(self):
         """Stop the worker unless it has finished (a second call does nothing)."""
         future = getattr(self, "_future", None)
-        if future is None or not future.done():
-            _terminate(self._pool)
-            self._pool.shutdown(wait=False, cancel_futures=True)
-        else:
-            self._pool.shutdown(wait=True)
+        _stop(self._pool, future is not None and future.done())
 
     def __enter__(self):
         return self
 
     def __exit__(self, *exc):
         self.close()
+
+
+def _worker_pool(workers):
+    """A pool of ``workers`` spawned processes that ignore SIGINT and die with this one.
+
+    Spawned, not forked: a forked child would inherit Numba's and BLAS's thread pools.  Submit
+    under :func:`_sigint_ignored` (the workers start then and inherit it); end with
+    :func:`_stop`.
+    """
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    _quiet_resource_tracker()
+    return ProcessPoolExecutor(max_workers=workers,
+                               mp_context=multiprocessing.get_context("spawn"),
+                               initializer=_worker_start, initargs=(os.getpid(),))
+
+
+def _stop(pool, finished):
+    """Shut ``pool`` down: waiting for it when its work ``finished``, else terminating it."""
+    if finished:
+        pool.shutdown(wait=True)
+        return
+    _terminate(pool)
+    pool.shutdown(wait=False, cancel_futures=True)
 
 
 def _terminate(pool):
