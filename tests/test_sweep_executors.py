@@ -108,3 +108,23 @@ def test_cli_on_a_running_scheduler(tmp_path, serial_rows):
     assert r.stderr.startswith(f"wrote {out}: 20 points (20 computed now on Dask scheduler "
                                f"{address}, 0 already there), 0 failed")
     assert measured(out) == serial_rows
+
+
+def _distributed_log_levels():
+    import logging
+
+    return (logging.getLogger("distributed.worker").getEffectiveLevel(),
+            logging.getLogger("distributed.nanny").getEffectiveLevel())
+
+
+def test_the_local_clusters_workers_log_nothing_of_their_own():
+    """The sweep speaks for its workers: after a kill -9 of the parent, a worker whose
+    heartbeat failed used to print the traceback of it (logged at ERROR) to the terminal."""
+    import logging
+
+    pytest.importorskip("distributed")
+    from gradflow.sweep.executors import dask_client
+
+    with dask_client(workers=1) as client:
+        levels = list(client.run(_distributed_log_levels).values())
+    assert levels == [(logging.CRITICAL, logging.CRITICAL)]

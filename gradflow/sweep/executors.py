@@ -271,6 +271,12 @@ def check_scheduler_address(address):
     return address
 
 
+#: Run by each worker of a local cluster as it starts (Dask's preload, as source text): its
+#: logs stay quiet. The sweep reports what went wrong itself, in one ``Error:`` line; a worker
+#: whose parent was killed would otherwise print the failed heartbeat's traceback.
+_QUIET_WORKER = "import logging\nlogging.getLogger('distributed').setLevel(logging.CRITICAL)\n"
+
+
 @contextlib.contextmanager
 def dask_client(*, scheduler=None, workers=None, timeout=10):
     """A Dask client: connected to ``scheduler``, or to a new local cluster.
@@ -303,7 +309,7 @@ def dask_client(*, scheduler=None, workers=None, timeout=10):
     with _sigint_ignored():  # Ctrl-C is the parent's: the workers inherit SIGINT ignored
         cluster = distributed.LocalCluster(
             n_workers=workers or available_cores(), threads_per_worker=1, processes=True,
-            dashboard_address=None, silence_logs=logging.ERROR)
+            dashboard_address=None, silence_logs=logging.CRITICAL, preload=[_QUIET_WORKER])
     try:
         client = distributed.Client(cluster)
         try:
