@@ -3,6 +3,7 @@
 import os
 import subprocess
 import sys
+import time
 
 import numpy as np
 import pytest
@@ -358,6 +359,35 @@ def test_a_second_process_loads_the_suffix_norms_from_the_disk_cache(tmp_path):
     second = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
     assert first.stdout.split() == ["0", "1"], first.stderr
     assert second.stdout.split() == ["1", "0"], second.stderr
+
+
+def test_two_processes_compile_a_kernel_once_between_them(tmp_path):
+    """Both start the trajectory kernel at the same moment on an empty cache: one compiles it,
+    the other waits for its lock and loads it (without the lock both compile)."""
+    code = (
+        "import os, sys, time\n"
+        "import numpy as np, gradflow as gf\n"
+        "from gradflow.kernels import trajectory\n"
+        "m = gf.LSTM.init(4, 3, seed=0)\n"
+        "open(sys.argv[1] + '.ready', 'w').close()\n"
+        "while not os.path.exists(sys.argv[2]):\n"
+        "    time.sleep(0.01)\n"
+        "m.run(np.zeros((5, 3)))\n"
+        "s = trajectory.run.stats\n"
+        "print(sum(s.cache_hits.values()), sum(s.cache_misses.values()))\n"
+    )
+    env = dict(os.environ, NUMBA_CACHE_DIR=str(tmp_path / "cache"), GRADFLOW_NO_CACHE="0")
+    go = tmp_path / "go"
+    processes = [subprocess.Popen([sys.executable, "-c", code, str(tmp_path / str(i)), str(go)],
+                                  env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                  text=True) for i in range(2)]
+    deadline = time.monotonic() + 120
+    while not all((tmp_path / f"{i}.ready").exists() for i in range(2)):
+        assert time.monotonic() < deadline and all(p.poll() is None for p in processes)
+        time.sleep(0.05)
+    go.touch()
+    outputs = [p.communicate(timeout=300) for p in processes]
+    assert sorted(out.split() for out, _ in outputs) == [["0", "1"], ["1", "0"]], outputs
 
 
 # ---------------------------------------------------------------------- sensitivities

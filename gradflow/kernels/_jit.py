@@ -5,15 +5,81 @@ The cache is best-effort: where no folder for it can be written, or a write into
 (a full disk, a quota, a read-only file system), the kernel is compiled and runs uncached.
 Fast-math is limited to flags that keep NaN/inf semantics: no ``nnan``, ``ninf`` or ``afn``,
 so special values and the accuracy of ``exp``/``tanh`` are untouched.
+
+Processes that share a cache compile each kernel once between them: a kernel is compiled (or
+loaded from the cache) under a lock file beside its cache index, so a second process that
+needs it meanwhile (a sweep's workers, the report's claims on a second process) waits for
+the first and loads its code from the cache instead of compiling the same kernel at the same
+time.  The lock is best-effort too: without ``fcntl``, or where the lock file cannot be
+opened, or after :data:`LOCK_WAIT` seconds, a process compiles for itself.
 """
 
+import contextlib
 import os
+import time
 
 from numba import njit
+from numba.core.compiler_lock import global_compiler_lock
+
+try:
+    import fcntl
+except ImportError:  # not POSIX: no lock between processes
+    fcntl = None
 
 CACHE = os.environ.get("GRADFLOW_NO_CACHE", "") in ("", "0")
 FASTMATH = {"nsz", "arcp", "contract", "reassoc"}
 OPTIONS = {"cache": CACHE, "fastmath": FASTMATH, "error_model": "numpy", "nogil": True}
+
+
+#: Seconds a process waits for another one compiling the same kernel before it compiles too.
+LOCK_WAIT = 300.0
+
+
+@contextlib.contextmanager
+def _held(path):
+    """The exclusive lock on the file ``path`` (waiting up to :data:`LOCK_WAIT`), best-effort."""
+    try:
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    except OSError:
+        yield
+        return
+    try:
+        deadline = time.monotonic() + LOCK_WAIT
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() > deadline:
+                    break
+                time.sleep(0.05)
+            except OSError:  # a file system without locks
+                break
+        yield
+    finally:
+        os.close(fd)  # releases the lock
+
+
+def _compile_once_between_processes(dispatcher, cache):
+    """Make ``dispatcher`` compile under its kernel's lock file (see the module's notes).
+
+    Numba's own compiler lock is taken first, so the threads of one process meet there and
+    only one of them ever waits on the file; the kernels' calls form no cycle, so two
+    processes each holding one kernel's lock never wait on each other.
+    """
+    try:
+        index = cache._cache_file._index_path
+    except AttributeError:  # another Numba: no lock
+        return
+    path = os.path.splitext(index)[0] + ".lock"
+    compile_for = dispatcher.compile
+
+    def compile(sig):
+        with global_compiler_lock, _held(path):
+            return compile_for(sig)
+
+    dispatcher.compile = compile
 
 
 def _compiled(function, **extra):
@@ -35,6 +101,8 @@ def _compiled(function, **extra):
                 pass
 
         cache.save_overload = save_overload
+        if fcntl is not None:
+            _compile_once_between_processes(dispatcher, cache)
     return dispatcher
 
 
