@@ -31,6 +31,27 @@ def test_sensitivities_match_autograd(kind, layers, bidirectional, T):
     np.testing.assert_allclose(got.input, inp, rtol=0, atol=1e-9)
 
 
+@pytest.mark.parametrize("kind, layers, bidirectional", [
+    ("lstm", 2, False), ("gru", 3, False), ("rnn-tanh", 2, True),
+])
+def test_each_layers_block_matches_autograd(kind, layers, bidirectional):
+    """``output_layers``: what y_T sees of each layer's own states (both directions)."""
+    m = torch_module(kind, layers, bidirectional, seed=7)
+    xs = np.random.default_rng(8).standard_normal((15, 3))
+    net = gf.network_from_torch(m)
+    got = sensitivities(net, xs)
+    _, _, per_layer = reference(kind, m, xs, per_layer=True)
+    assert got.output_layers.shape == per_layer.shape == (layers, 16)
+    np.testing.assert_array_equal(np.isfinite(got.output_layers), np.isfinite(per_layer))
+    finite = np.isfinite(per_layer)
+    np.testing.assert_allclose(got.output_layers[finite], per_layer[finite], rtol=0,
+                               atol=1e-9)
+    lean = sensitivities(net, xs, layers=False)  # the training Monitor's: the layers left out
+    assert lean.output_layers is None
+    np.testing.assert_array_equal(lean.output, got.output)
+    np.testing.assert_array_equal(lean.input, got.input)
+
+
 def test_a_cell_and_its_one_layer_network_agree():
     m = torch_module("lstm", 1, False, seed=5)
     xs = np.random.default_rng(4).standard_normal((30, 3))
@@ -38,7 +59,7 @@ def test_a_cell_and_its_one_layer_network_agree():
     net = sensitivities(gf.Network([(gf.from_torch(m),)]), xs)
     np.testing.assert_allclose(cell.output, net.output, atol=1e-12)
     np.testing.assert_allclose(cell.input, net.input, atol=1e-12)
-    np.testing.assert_allclose(net.output_layers[0], net.output, atol=1e-12)
+    np.testing.assert_allclose(net.output_layers[0], cell.output, atol=1e-12)
     assert cell.output_c is not None and np.all(cell.output_c <= cell.output + 1e-12)
 
 

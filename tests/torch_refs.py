@@ -36,10 +36,11 @@ def torch_cell(kind, m, layer, reverse):
     return cell
 
 
-def reference(kind, m, xs, head=None):
+def reference(kind, m, xs, head=None, per_layer=False):
     """(||dy/ds|| by lag over all cells' states, ||dy/dx|| by lag), from autograd.
 
-    ``head`` (a torch ``nn.Linear``): the same for the logits ``head(y)``.
+    ``head`` (a torch ``nn.Linear``): the same for the logits ``head(y)``.  ``per_layer``:
+    a third entry, (layers, T + 1), ||dy/ds|| by lag over each layer's states alone.
     """
     T = xs.shape[0]
     D = 2 if m.bidirectional else 1
@@ -99,5 +100,10 @@ def reference(kind, m, xs, head=None):
                   for layer in range(m.num_layers) for j in range(D)]
         output.append(np.linalg.norm(np.concatenate(blocks, axis=1), 2))
     inputs = [np.linalg.norm(input_rows[:, T - 1 - k], 2) for k in range(T)]
+    layers = [[np.linalg.norm(np.concatenate([state_rows[(layer, j)][:, T - k if j == 0 else k]
+                                              for j in range(D)], axis=1), 2)
+               for k in range(T + 1)] for layer in range(m.num_layers)]
     with np.errstate(divide="ignore"):  # an exactly zero norm (dead relu units) is -inf
+        if per_layer:
+            return np.log10(output), np.log10(inputs), np.log10(layers)
         return np.log10(output), np.log10(inputs)

@@ -78,22 +78,23 @@ def _factor_words(figures):
     return f"{figures.decay_factor:.3g} per step{horizon}"
 
 
-def _single(net, xs, s0, threshold, whole_state, readout=None):
+def _single(net, xs, s0, threshold, whole_state, readout=None, layers=True):
     T = xs.shape[0]
-    seen = sensitivities(net, xs, s0, readout=readout)
+    seen = sensitivities(net, xs, s0, readout=readout, layers=layers)
     full = state_log10_norms(net, xs, s0) if whole_state else None
     figures, curve, words = _headline(seen, threshold)
     full_state = None if full is None else curve_figures(full, threshold)
     sentences = list(interpretation(figures, curve, threshold, None, None, None,
                                     full_state=full_state))
     sentences += words
-    sentences.append(_layer_words(seen.output_layers, threshold))
+    if layers:
+        sentences.append(_layer_words(seen.output_layers, threshold))
     result = _result(net, T, threshold, seen, full, sentences, figures, readout)
     return result, seen.output_directions
 
 
 def network_decay(net, xs, s0=None, *, threshold, quantiles, whole_state=False, lengths=None,
-                  readout=None):
+                  readout=None, layers=True):
     """:func:`gradflow.decay` of a :class:`~gradflow.Network` (one sequence or a batch).
 
     ``whole_state`` adds ``log10_norm2``, the whole state's product (unidirectional stacks
@@ -102,6 +103,8 @@ def network_decay(net, xs, s0=None, *, threshold, quantiles, whole_state=False, 
     by the caller: sequence b is analysed over its valid steps alone, its reverse cells
     starting at the last of them, as PyTorch runs a packed sequence.  ``readout`` (a checked
     :class:`~gradflow.cells.readout.Readout`): the output figures are those of its logits.
+    ``layers=False`` leaves out ``log10_norm2_output_layers`` and the sentence on them (one
+    norm series a layer fewer: the training Monitor keeps neither).
     """
     xs = as_inputs(xs, net.inputs)
     if whole_state and net.bidirectional:
@@ -111,14 +114,14 @@ def network_decay(net, xs, s0=None, *, threshold, quantiles, whole_state=False, 
                             "time); leave whole_state off")
     if xs.ndim == 2:
         return _single(net, xs, as_state(s0, net.state_size), threshold, whole_state,
-                       readout)[0]
+                       readout, layers)[0]
     s0 = as_state(s0, net.state_size, batch=xs.shape[0])
     if lengths is None:
         lengths = np.full(xs.shape[0], xs.shape[1])
         given = None
     else:
         given = lengths
-    runs = [_single(net, x[:length], s, threshold, whole_state, readout)
+    runs = [_single(net, x[:length], s, threshold, whole_state, readout, layers)
             for x, s, length in zip(xs, s0, lengths, strict=True)]
     sequences = tuple(r for r, _ in runs)
     T = max(r.steps for r in sequences)
@@ -139,8 +142,9 @@ def network_decay(net, xs, s0=None, *, threshold, quantiles, whole_state=False, 
     seen = Sensitivities(
         output=median,
         input=median_of(r.log10_norm2_input for r in sequences),
-        output_layers=np.stack([median_of(r.log10_norm2_output_layers[i] for r in sequences)
-                                for i in range(net.num_layers)]))
+        output_layers=None if not layers else np.stack(
+            [median_of(r.log10_norm2_output_layers[i] for r in sequences)
+             for i in range(net.num_layers)]))
     full_state = None if full is None else curve_figures(full, threshold)
     sentences = batch_interpretation(figures, curve, threshold, None, None, None, None,
                                      sequences, full_state=full_state) + tuple(words)

@@ -128,8 +128,11 @@ def _gram_log2(gram, exponent):
     return out
 
 
-def _network(net, xs, s0, of_state=False, readout=None):
-    """The network's sensitivities; ``of_state``: rows of the whole final state, not y_T."""
+def _network(net, xs, s0, of_state=False, readout=None, layers=True):
+    """The network's sensitivities; ``of_state``: rows of the whole final state, not y_T.
+
+    ``layers=False`` leaves ``output_layers`` out (None): one norm series a layer fewer.
+    """
     T = xs.shape[0]
     D, n = net.directions, net.output_size // net.directions
     slices = net.state_slices()
@@ -189,18 +192,25 @@ def _network(net, xs, s0, of_state=False, readout=None):
         else:
             lag_grams[(layer, direction)] = (gram, exp)
     total, exp = _aligned_sum(list(lag_grams.values()))
-    layers = []
-    for layer in range(net.num_layers):
-        part, part_exp = _aligned_sum([lag_grams[(layer, d)] for d in DIRECTION_NAMES[:D]])
-        layers.append(_gram_log2(part, part_exp))
+    output = _log10(_gram_log2(total, exp))
+    per_layer = None
+    if layers and len(lag_grams) == 1:
+        per_layer = output[None]  # one layer, one direction: its block is the whole state
+    elif layers:
+        per_layer = []
+        for layer in range(net.num_layers):
+            part, part_exp = _aligned_sum([lag_grams[(layer, d)]
+                                           for d in DIRECTION_NAMES[:D]])
+            per_layer.append(_gram_log2(part, part_exp))
+        per_layer = _log10(np.stack(per_layer))
     directions = None
     if D == 2 and readout is None and not of_state:
         # the Gram of the forward rows of y_T (its first n) and of the reverse rows
         forward = _log10(_gram_log2(np.ascontiguousarray(total[:, :n, :n]), exp))
         reverse = _log10(_gram_log2(np.ascontiguousarray(total[:, n:, n:]), exp))
         directions = np.stack([forward, reverse[::-1]])
-    return Sensitivities(output=_log10(_gram_log2(total, exp)), input=_log10(input_log2[::-1]),
-                         output_layers=_log10(np.stack(layers)), output_directions=directions)
+    return Sensitivities(output=output, input=_log10(input_log2[::-1]),
+                         output_layers=per_layer, output_directions=directions)
 
 
 def state_log10_norms(network, xs, s0=None):
@@ -213,7 +223,7 @@ def state_log10_norms(network, xs, s0=None):
     return _network(network, xs, as_state(s0, network.state_size), of_state=True).output
 
 
-def sensitivities(model, xs, s0=None, *, states=None, readout=None):
+def sensitivities(model, xs, s0=None, *, states=None, readout=None, layers=True):
     """Output and input sensitivities of a cell or network over one sequence.
 
     Parameters
@@ -227,6 +237,8 @@ def sensitivities(model, xs, s0=None, *, states=None, readout=None):
     readout : Readout, optional
         The sensitivities of the logits ``z = W_out y_T + b_out`` instead of y_T (checked
         against the model by the caller: :meth:`~gradflow.cells.readout.Readout.check`).
+    layers : bool
+        A network's ``output_layers`` (one norm series a layer); False leaves them None.
 
     Returns
     -------
@@ -234,6 +246,7 @@ def sensitivities(model, xs, s0=None, *, states=None, readout=None):
     """
     xs = as_inputs(xs, model.inputs, batch=False)
     if isinstance(model, Network):
-        return _network(model, xs, as_state(s0, model.state_size), readout=readout)
+        return _network(model, xs, as_state(s0, model.state_size), readout=readout,
+                        layers=layers)
     S = model.run(xs, s0) if states is None else states
     return _cell(model, xs, S, readout)
