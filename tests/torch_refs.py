@@ -100,10 +100,10 @@ def reference(kind, m, xs, head=None, per_layer=False):
                   for layer in range(m.num_layers) for j in range(D)]
         output.append(np.linalg.norm(np.concatenate(blocks, axis=1), 2))
     inputs = [np.linalg.norm(input_rows[:, T - 1 - k], 2) for k in range(T)]
-    layers = [[np.linalg.norm(np.concatenate([state_rows[(layer, j)][:, T - k if j == 0 else k]
-                                              for j in range(D)], axis=1), 2)
-               for k in range(T + 1)] for layer in range(m.num_layers)]
+    curves = [output, inputs]
+    if per_layer:
+        curves.append([[np.linalg.norm(np.concatenate(
+            [state_rows[(layer, j)][:, T - k if j == 0 else k] for j in range(D)], axis=1), 2)
+            for k in range(T + 1)] for layer in range(m.num_layers)])
     with np.errstate(divide="ignore"):  # an exactly zero norm (dead relu units) is -inf
-        if per_layer:
-            return np.log10(output), np.log10(inputs), np.log10(layers)
-        return np.log10(output), np.log10(inputs)
+        return tuple(np.log10(curve) for curve in curves)

@@ -195,14 +195,11 @@ def _network(net, xs, s0, of_state=False, readout=None, layers=True):
     output = _log10(_gram_log2(total, exp))
     per_layer = None
     if layers and len(lag_grams) == 1:
-        per_layer = output[None]  # one layer, one direction: its block is the whole state
+        per_layer = output[None].copy()  # one layer, one direction: its block is the state
     elif layers:
-        per_layer = []
-        for layer in range(net.num_layers):
-            part, part_exp = _aligned_sum([lag_grams[(layer, d)]
-                                           for d in DIRECTION_NAMES[:D]])
-            per_layer.append(_gram_log2(part, part_exp))
-        per_layer = _log10(np.stack(per_layer))
+        per_layer = _log10(np.stack([
+            _gram_log2(*_aligned_sum([lag_grams[(layer, d)] for d in DIRECTION_NAMES[:D]]))
+            for layer in range(net.num_layers)]))
     directions = None
     if D == 2 and readout is None and not of_state:
         # the Gram of the forward rows of y_T (its first n) and of the reverse rows
