@@ -14,6 +14,7 @@ from gradflow.training.history import HISTORY_VERSION
 
 torch = pytest.importorskip("torch")
 Monitor = pytest.importorskip("gradflow.torch").Monitor
+from torch_refs import torch_cell  # noqa: E402
 
 
 def _log10_norm2(matrix):
@@ -51,6 +52,39 @@ def output_curve(module, x):
         jh, jc = torch.autograd.functional.jacobian(run, (h, c))
         J = torch.cat([jh.reshape(jh.shape[0], -1), jc.reshape(jc.shape[0], -1)], dim=1)
         out.append(_log10_norm2(J.numpy()))
+    return np.array(out)
+
+
+def lambda_1_curve(module, x, warmup):
+    """lambda_1 of each layer's cell along its own trajectory: torch's cells, autograd's J_t.
+
+    The frame starts where gradflow's seeded one does (the normalised draw of
+    ``default_rng(0)``) and is renormalised every step; the mean of ``log ||J_t v||`` over the
+    steps after ``warmup``.
+    """
+    out, below = [], x
+    for layer in range(module.num_layers):
+        cell = torch_cell("lstm", module, layer, False)
+        n = module.hidden_size
+
+        def step(s, x_t, cell=cell, n=n):
+            h, c = cell(x_t[None], (s[None, :n], s[None, n:]))
+            return torch.cat([h[0], c[0]])
+
+        v = np.random.default_rng(0).standard_normal(2 * n)
+        v /= np.linalg.norm(v)
+        s = torch.zeros(2 * n, dtype=torch.float64)
+        logs, hidden = [], []
+        for t in range(below.shape[0]):
+            J = torch.autograd.functional.jacobian(lambda z, t=t: step(z, below[t]), s)
+            w = J.numpy() @ v
+            logs.append(math.log(np.linalg.norm(w)))
+            v = w / np.linalg.norm(w)
+            with torch.no_grad():
+                s = step(s, below[t])
+            hidden.append(s[:n])
+        out.append(float(np.mean(logs[warmup:])))
+        below = torch.stack(hidden)
     return np.array(out)
 
 
@@ -115,6 +149,12 @@ def test_lstm_loop_history_losses_norms_and_snapshots_match_autograd(tmp_path):
                                                         rel=1e-10)
         assert len(snap["lag_mass"]) == 12 and all(v >= 0 for v in snap["lag_mass"])
         assert len(snap["lambda_1_cells"]) == 2 and math.isfinite(snap["lambda_1"])
+        warmup = snap["lambda_1_warmup"]
+        assert warmup == snap["decay"]["fit_lags"][0] == 3  # T = 12: its first quarter
+        lams = np.median([lambda_1_curve(module, x[b], warmup) for b in range(5)], axis=0)
+        np.testing.assert_allclose([c["lambda_1"] for c in snap["lambda_1_cells"]], lams,
+                                   rtol=0, atol=1e-12)
+        assert snap["lambda_1"] == snap["lambda_1_cells"][-1]["lambda_1"]
     summary = doc["summary"]
     assert summary["steps_done"] == 30 and summary["closed"] and summary["stopped_by"] is None
     assert summary["wall_time_s"] > 0 and summary["final_loss"] == pytest.approx(

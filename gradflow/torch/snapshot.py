@@ -19,7 +19,7 @@ from ..analysis.clipping import gradient_norm
 from ..analysis.decay import BAND_LEVELS, decay
 from ..analysis.decay_results import EVIDENCE
 from ..analysis.lag_mass import lag_mass
-from ..analysis.lyapunov import lyapunov
+from ..analysis.lyapunov import lyapunov_spectrum
 from ..analysis.network_decay import network_decay
 from ..cells.network import DIRECTION_NAMES, Network
 from ..errors import GradflowError
@@ -150,15 +150,29 @@ def _trajectories(model, xs, s0):
     return {(0, "forward"): (xs, model.run(xs, s0))}
 
 
-def _lambda_1(model, trajectories, warmup):
-    """lambda_1 of every cell along its own trajectory: median over the sequences."""
-    out = []
+def _growth_logs(model, trajectories):
+    """``log|R_11|`` of every QR step (k = 1, no warm-up) of every cell and sequence.
+
+    With one re-orthonormalisation a step, the warm-up steps of :func:`~gradflow.lyapunov`
+    only align the frame by the same operations, so the rows after a warm-up w are exactly
+    those of ``lyapunov(..., k=1, warmup=w)``: the logs can be taken before w is known.
+    """
+    out = {}
     for key, cell in _cells(model):
         inputs, states = trajectories[key]
-        values = [lyapunov(cell, x, S[0], k=1, warmup=warmup).lambda_1
-                  for x, S in zip(inputs, states, strict=True)]
+        out[key] = [lyapunov_spectrum(cell, x, S, 1, 0, 1, 0)[2][:, 0]
+                    for x, S in zip(inputs, states, strict=True)]
+    return out
+
+
+def _lambda_1(logs, warmup):
+    """lambda_1 of every cell after ``warmup`` steps: the median over the sequences."""
+    out = []
+    for (layer, direction), per_sequence in logs.items():
+        values = [float(np.sum(log_r[warmup:]) / (log_r.size - warmup))
+                  for log_r in per_sequence]
         median = float(np.median(values))
-        out.append({"layer": key[0], "direction": key[1],
+        out.append({"layer": layer, "direction": direction,
                     "lambda_1": number(-math.inf if math.isnan(median) else median)})
     return out
 
@@ -224,15 +238,17 @@ def take_snapshot(model, arrays, step, *, threshold=1e-3, split=True):
     xs = arrays["xs"]
     B, T, _ = xs.shape
     s0 = initial_states(model, arrays["hx"], B)
-    trajectories = _trajectories(model, xs, s0)
-    mass, covered, norm = None, [], None
-    if split and arrays["grads"]:
-        result, (mass, covered, norm) = _side_by_side(
-            lambda: _decay(model, xs, s0, threshold),
-            lambda: _split(model, xs, s0, trajectories, arrays["grads"], T, B))
-    else:
-        result = _decay(model, xs, s0, threshold)
-    cells = _lambda_1(model, trajectories, result.fit_lags[0])
+
+    def beside_the_decay():  # the split (when asked), then what lambda_1 needs
+        trajectories = _trajectories(model, xs, s0)
+        split_part = (None, [], None)
+        if split and arrays["grads"]:
+            split_part = _split(model, xs, s0, trajectories, arrays["grads"], T, B)
+        return split_part, _growth_logs(model, trajectories)
+
+    result, ((mass, covered, norm), logs) = _side_by_side(
+        lambda: _decay(model, xs, s0, threshold), beside_the_decay)
+    cells = _lambda_1(logs, result.fit_lags[0])
     top = [c for c in cells if c["direction"] == "forward"][-1]
     return {
         "step": int(step),
