@@ -76,7 +76,7 @@ def lambda_1_curve(module, x, warmup):
         s = torch.zeros(2 * n, dtype=torch.float64)
         logs, hidden = [], []
         for t in range(below.shape[0]):
-            J = torch.autograd.functional.jacobian(lambda z, t=t: step(z, below[t]), s)
+            J = torch.autograd.functional.jacobian(lambda z, x_t=below[t]: step(z, x_t), s)
             w = J.numpy() @ v
             logs.append(math.log(np.linalg.norm(w)))
             v = w / np.linalg.norm(w)
