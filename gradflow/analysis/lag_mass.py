@@ -48,12 +48,14 @@ def cell_lag_norms(c, own, S, inject, lags):
     return out, rows_in
 
 
-def lag_mass(model, x, grad_out, s0=None):
+def lag_mass(model, x, grad_out, s0=None, *, runs=None):
     """Per-lag norms (T,) of the weight gradients of one sequence's loss, split by lag.
 
     Equal to ``gf.bptt(model, x, grad_out, s0, by_lag=True).lag_norms()`` (to rounding),
     without building the split: a cell's ``grad_out`` is ``dL/ds_t`` (T, m), a network's
-    ``dL/d output_t`` (T, D p) as :func:`gradflow.bptt` takes them.
+    ``dL/d output_t`` (T, D p) as :func:`gradflow.bptt` takes them.  ``runs``: a network's
+    :meth:`~gradflow.Network.layer_trajectories` of ``x`` from ``s0``, when the caller has
+    them already (unchecked).
 
     Raises
     ------
@@ -67,7 +69,9 @@ def lag_mass(model, x, grad_out, s0=None):
     T = x.shape[0]
     if isinstance(model, Network):
         g = check_grad_out(grad_out, (T, model.output_size))
-        parts = _by_lag(model, model.layer_trajectories(x, s0), g, split=cell_lag_norms)
+        if runs is None:
+            runs = model.layer_trajectories(x, s0)
+        parts = _by_lag(model, runs, g, split=cell_lag_norms)
         mass = lag_norms(parts, T)
     else:
         g = check_grad_out(grad_out, (T, model.state_size))

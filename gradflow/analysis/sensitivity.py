@@ -95,13 +95,16 @@ def _cell(model, xs, S, readout=None):
     )
 
 
-def _aligned_sum(parts):
+def _aligned_sum(parts, copy=True):
     """Sum of ``(mantissa, exponent)`` terms; exponents per leading index; returns (sum, exp).
 
-    The sum is a new array (its callers' norm kernels may rescale it in place).
+    The sum is a new array (its callers' norm kernels may rescale it in place); with
+    ``copy=False`` a single term comes back as it is, for callers that only read it.
     """
     if len(parts) == 1:
         mantissa, e = parts[0]
+        if not copy:
+            return mantissa, e
         return np.array(mantissa, dtype=float, order="C"), np.array(e)
     exps = np.max(np.stack([e for _, e in parts]), axis=0)
     total = np.zeros(np.shape(parts[0][0]))
@@ -156,14 +159,20 @@ def _network(net, xs, s0, of_state=False, readout=None, layers=True):
                 R[:, :n] = top[:, j * n:(j + 1) * n]
             gram = np.empty((T + 1, p, p))
             gram_exp = np.empty(T + 1, dtype=np.int64)
-            rows = np.empty((T, p, own.shape[1]))
-            rows_exp = np.empty(T, dtype=np.int64)
             inject, inject_exp = (_NONE_3, _NONE_I) if injected is None else injected[j]
+            if layer == 0 and D == 1:  # the input's norms straight from the only cell's rows
+                input_log2, rows, rows_exp = np.empty(T), _NONE_3, _NONE_I
+            else:
+                input_log2 = _NONE_F
+                rows = np.empty((T, p, own.shape[1]))
+                rows_exp = np.empty(T, dtype=np.int64)
             carry_rows(*c.kernel_args(), own, S, R, np.zeros(1, dtype=np.int64), inject,
-                       inject_exp, _NONE_F, gram, gram_exp, _NONE_2, _NONE_F, rows, rows_exp,
-                       _NONE_I)
+                       inject_exp, _NONE_F, gram, gram_exp, _NONE_2, input_log2, rows,
+                       rows_exp, _NONE_I)
             grams[(layer, direction)] = (gram, gram_exp)
             rows_below[direction] = (rows, rows_exp)
+        if layer == 0 and D == 1:
+            break
         # what this layer's cells read, in original time: rows on the hidden states below
         by_time = []
         for direction in DIRECTION_NAMES[:D]:
@@ -171,7 +180,7 @@ def _network(net, xs, s0, of_state=False, readout=None, layers=True):
             if direction == "reverse":
                 rows, rows_exp = rows[::-1], rows_exp[::-1]
             by_time.append((rows, rows_exp))
-        total, total_exp = _aligned_sum(by_time)
+        total, total_exp = _aligned_sum(by_time, copy=False)
         if layer == 0:
             input_log2 = np.array([gram_log2_norm(np.ascontiguousarray(total[t]),
                                                   total_exp[t]) for t in range(T)])

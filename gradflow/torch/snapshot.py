@@ -120,7 +120,9 @@ def _split(model, xs, s0, trajectories, grads, T, batch):
         G = _output_gradient(model, grads, T, batch)
         if G is not None:
             if batch == 1:
-                mass = lag_mass(model, xs[0], G[0], None if s0 is None else s0[0])
+                first = {key: (own[0], S[0]) for key, (own, S) in trajectories.items()}
+                mass = lag_mass(model, xs[0], G[0], None if s0 is None else s0[0],
+                                runs=first)
                 norm = gradient_norm(bptt(model, xs, G, s0).grads.values())
             else:
                 result = bptt(model, xs, G, s0, by_lag=True)
