@@ -2,7 +2,8 @@
 
 ``xp_t = W_x x_t + b`` (G, n) enters every cell's pre-activations directly, so the rows on the
 step's input are ``R (ds_t/dx_t) = D W_x`` with ``D`` (p, G, n) flattened against ``W_x``
-flattened to (G n, d): one BLAS product for all p rows.  ``D`` is what each cell's VJP calls
+flattened to (G n, d): one BLAS product for all p rows (for the plain LSTM, ``R JX`` with the
+step's (2n, d) input Jacobian ``JX`` costs half as much).  ``D`` is what each cell's VJP calls
 ``delta_x``, row by row; here it is formed for p rows from one evaluation of the gates, with
 the few dense parts (the projected LSTM's ``W_hr``, the seed GRU's reset path through
 ``W_hh``) as BLAS products.  The rows are kept transposed, ``Rt`` (m, p) and ``Dt``
@@ -94,6 +95,34 @@ def input_deltas(cell_id, option, Wh, bhn, xp, s, Rt, Dt, work):
             _lstm(Wh, xp, s, Rt, Dt, work, h_size, np.dot(Wh[PROJECTION], Rt[:h_size]))
     else:
         _gru(option[0], Wh, bhn, xp, s, Rt, Dt, work)
+
+
+@inline_kernel
+def input_jacobian_buffer(cell_id, option, n, d):
+    """Work array of :func:`rows_on_input`: an LSTM's ``d(H, C)/dx`` (2n, d), else empty."""
+    if cell_id == dispatch.LSTM and option[0] == 0:
+        return np.empty((2 * n, d))
+    return np.empty((0, 0))
+
+
+@inline_kernel
+def rows_on_input(cell_id, option, Wh, Wx, Wx_flat, bhn, xp, s, Rt, Dt, JX, out, work,
+                  have_deltas):
+    """``out`` (p, d) = ``R (ds_t/dx_t)``, the rows ``R = Rt^T`` on the step's input.
+
+    An LSTM's (without projection) come from its input Jacobian ``JX`` (2n, d), formed from
+    the gate values: ``R JX`` costs half of ``D W_x``, whose ``D`` has 4n columns to the
+    state's 2n.  Other cells multiply ``D`` (``Dt``, written here unless ``have_deltas``)
+    by ``W_x`` flattened to (G n, d).
+    """
+    if JX.shape[0] > 0:
+        lstm.input_jacobian(Wh, Wx, xp, s, JX, work)
+        np.dot(Rt.T, JX, out)
+        return
+    if not have_deltas:
+        input_deltas(cell_id, option, Wh, bhn, xp, s, Rt, Dt, work)
+    G, n, p = Dt.shape
+    np.dot(Dt.reshape(G * n, p).T, Wx_flat, out)
 
 
 @inline_kernel

@@ -20,7 +20,13 @@ import numpy as np
 from . import dispatch
 from ._common import copy_into
 from ._jit import inline_kernel, kernel
-from .input_rows import input_deltas, rows_times_jacobian, rows_times_jacobian_buffers
+from .input_rows import (
+    input_deltas,
+    input_jacobian_buffer,
+    rows_on_input,
+    rows_times_jacobian,
+    rows_times_jacobian_buffers,
+)
 from .trajectory import input_projection
 
 
@@ -74,6 +80,7 @@ def carry_terms(cell_id, option, Wh, Wx, b, bhn, X, S, inject, lags, rows_in, by
     D_flat = np.empty(P * G * n)
     rows_flat = np.empty(P * d)
     Wx_flat = np.ascontiguousarray(Wx).reshape(G * n, d)
+    JX = input_jacobian_buffer(cell_id, option, n, d)
     J, JL, top, diag_h, diag_c, back = rows_times_jacobian_buffers(cell_id, option, Wh, P, m, n)
     top_rows = top.shape[0]
     top_flat = top.reshape(-1)
@@ -116,7 +123,8 @@ def carry_terms(cell_id, option, Wh, Wx, b, bhn, X, S, inject, lags, rows_in, by
                 for g in range(G):
                     for i in range(n):
                         by_lag[lag, t - 1, g, i] += Dt[g, i, r]
-            np.dot(Dt.reshape(G * n, a).T, Wx_flat, rows)
+            rows_on_input(cell_id, option, Wh, Wx, Wx_flat, bhn, xp, S[t - 1], Rt, Dt, JX,
+                          rows, work, True)
         for r in range(P):
             for j in range(d):
                 rows_in[t - 1, order[r], j] = rows[r, j] if r < a else 0.0

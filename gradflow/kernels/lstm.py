@@ -82,6 +82,28 @@ def jacobian_blocks(Wh, xp, s, JL, diag_h, diag_c, scale, work):
 
 
 @kernel
+def input_jacobian(Wh, Wx, xp, s, JX, work):
+    """Write ``JX`` (2n, d) = ``d(H, C)/dx``, the Jacobian of one step with respect to its input.
+
+    The same factors as :func:`jacobian_blocks` with each gate's ``W_gx`` in place of its
+    ``W_gh``: ``x`` enters the pre-activations beside ``h``.
+    """
+    n = Wh.shape[1]
+    d = Wx.shape[2]
+    gates(Wh, xp, s[:n], work)
+    W_fx = Wx[0]
+    W_ix = Wx[1]
+    W_ox = Wx[2]
+    W_cx = Wx[3]
+    for i in range(n):
+        _, gf, gi, gc, go, k = slopes(work, s[n + i], i, 1.0)
+        for j in range(d):
+            dc_dx = gf * W_fx[i, j] + gi * W_ix[i, j] + gc * W_cx[i, j]
+            JX[n + i, j] = dc_dx
+            JX[i, j] = go * W_ox[i, j] + k * dc_dx
+
+
+@kernel
 def jacobian(act, Wh, bhn, xp, s, J, work):
     """Write the (2n, 2n) Jacobian ``d(H, C)/d(h, c)`` of one step."""
     n = Wh.shape[1]

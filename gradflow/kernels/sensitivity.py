@@ -18,7 +18,12 @@ import numpy as np
 
 from ._common import copy_into
 from ._jit import inline_kernel, kernel
-from .input_rows import input_deltas, rows_times_jacobian, rows_times_jacobian_buffers
+from .input_rows import (
+    input_jacobian_buffer,
+    rows_on_input,
+    rows_times_jacobian,
+    rows_times_jacobian_buffers,
+)
 from .norm_estimator import PROBES, log10_norm, new_estimator, new_rectangular_estimator
 from .scaling import LOG10_2, in_range, peak, renormalise, sum_squares
 from .trajectory import input_projection
@@ -125,7 +130,7 @@ def carry_rows(cell_id, option, Wh, Wx, b, bhn, X, S, R, exponent, inject, injec
 
     One backward step is two BLAS products: ``R <- R J_t`` with the step's exact Jacobian (for
     the LSTM its dense left half only; the right half is diagonal), and the rows on the input
-    ``R (ds_t/dxp_t) W_x`` (:mod:`.input_rows`).  Norms come from a warm-started estimator per
+    ``R (ds_t/dx_t)`` (:mod:`.input_rows`).  Norms come from a warm-started estimator per
     series (:mod:`.norm_estimator`), certified to ~2e-11 in log10.
 
     Parameters
@@ -164,6 +169,7 @@ def carry_rows(cell_id, option, Wh, Wx, b, bhn, X, S, R, exponent, inject, injec
     buffers = rows_times_jacobian_buffers(cell_id, option, Wh, p, m, n)
     Dt = np.empty((G, n, p))  # the rows on the input projection, transposed
     Wx_flat = np.ascontiguousarray(Wx).reshape(G * n, d)
+    JX = input_jacobian_buffer(cell_id, option, n, d)
     rows_in = np.empty((p, d))
     Rt = np.ascontiguousarray(R.T)  # the rows transposed: each state block a slice
     spare = np.empty((m, p))
@@ -199,9 +205,9 @@ def carry_rows(cell_id, option, Wh, Wx, b, bhn, X, S, R, exponent, inject, injec
             e = _rescale(Rt, e)
         input_projection(Wx, b, X[t - 1], xp)
         if need_inputs:
-            input_deltas(cell_id, option, Wh, bhn, xp, S[t - 1], Rt, Dt, work)
             out = input_rows[t - 1] if input_rows.shape[0] == T else rows_in
-            np.dot(Dt.reshape(G * n, p).T, Wx_flat, out)
+            rows_on_input(cell_id, option, Wh, Wx, Wx_flat, bhn, xp, S[t - 1], Rt, Dt, JX,
+                          out, work, False)
             if input_log2.shape[0] == T:
                 input_log2[t - 1] = gram_log2_norm(out, e)
             if input_rows.shape[0] == T:
