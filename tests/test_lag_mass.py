@@ -70,3 +70,37 @@ def test_the_mass_is_exact_at_huge_and_tiny_gradient_scales():
     for scale in (1e-300, 1e250):
         np.testing.assert_allclose(lag_mass(model, xs, scale * g), scale * base, rtol=1e-12)
     assert not lag_mass(model, xs, np.zeros((T, 12))).any()
+
+
+@pytest.mark.parametrize("T", [4, 23], ids=["T-below-n+d+1", "T-above-n+d+1"])
+@pytest.mark.parametrize("config", CONFIGS, ids=CONFIG_IDS)
+def test_the_norm_that_comes_with_the_mass_is_the_whole_gradients(config, T):
+    # the mass's products run through a factor of [h | x | 1] whose width is min(T, n + d + 1)
+    model = make(config, hidden=8, inputs=3, seed=7, gain=1.1)
+    xs, g = inputs(T, 3, seed=8), _grad_out(T, model.state_size, 9)
+    want = gf.bptt(model, xs, g, by_lag=True)
+    mass, norm = lag_mass(model, xs, g, with_norm=True)
+    np.testing.assert_allclose(mass, want.lag_norms(), rtol=1e-12, atol=0)
+    reference = np.sqrt(sum(np.sum(v ** 2) for v in want.grads.values()))
+    np.testing.assert_allclose(norm, reference, rtol=1e-12)
+
+
+@pytest.mark.parametrize("bidirectional", [False, True], ids=["forward", "bidirectional"])
+def test_a_networks_norm_is_its_bptt_gradients(bidirectional):
+    net = _network(gf.LSTM, {}, bidirectional, seed=3)
+    for T in (4, 19):
+        xs, g = inputs(T, 3, seed=T), _grad_out(T, net.output_size, T + 1, every=T > 4)
+        grads = gf.bptt(net, xs, g).grads
+        reference = np.sqrt(sum(np.sum(v ** 2) for v in grads.values()))
+        np.testing.assert_allclose(lag_mass(net, xs, g, with_norm=True)[1], reference,
+                                   rtol=1e-12)
+
+
+def test_the_norm_is_exact_at_huge_and_tiny_gradient_scales():
+    model, T = gf.RNN.init(6, 3, seed=2), 11
+    xs, g = inputs(T, 3, seed=3), _grad_out(T, 6, 4)
+    base_mass, base_norm = lag_mass(model, xs, g, with_norm=True)
+    for scale in (1e-300, 1e-160, 1e160, 1e250):
+        mass, norm = lag_mass(model, xs, scale * g, with_norm=True)
+        np.testing.assert_allclose(mass, scale * base_mass, rtol=1e-12)
+        np.testing.assert_allclose(norm, scale * base_norm, rtol=1e-12)

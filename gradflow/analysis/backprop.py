@@ -213,12 +213,28 @@ def carry_split(c, own, S, inject, lags):
     lag_split.carry_terms(*args, own, S, np.ascontiguousarray(inject),
                           np.ascontiguousarray(lags, dtype=np.int64), rows_in, by_lag, rec_in,
                           gate_values, hidden_deltas, h_by_lag)
-    # each lag's products run over the steps where some term counts it (for a forward cell
-    # and a loss at every step, lag l has T - l of them: half the flops of the full products)
-    live = np.any(by_lag.reshape(T, T, G * n) != 0.0, axis=2)
-    spans = [(int(k[0]), int(k[-1]) + 1) if k.size else None
-             for k in (np.flatnonzero(row) for row in live)]
+    spans = _lag_spans(inject, lags)
     return by_lag, rec_in, gate_values, hidden_deltas, h_by_lag, rows_in, spans
+
+
+def _lag_spans(inject, lags):
+    """Per lag, the range of steps where some term counts it (None where none does).
+
+    Term r is carried from the last step whose direct cotangent on it is nonzero back to the
+    first, as :func:`~gradflow.kernels.lag_split.carry_terms` carries it; each lag's products
+    run over its range alone (for a forward cell and a loss at every step, lag l has T - l
+    steps: half the flops of the full products).  Outside the ranges ``by_lag`` is zero.
+    """
+    T, P = lags.shape
+    hit = np.any(inject != 0.0, axis=2)  # (T, P)
+    arrival = np.where(hit.any(axis=0), T - np.argmax(hit[::-1], axis=0), 0)
+    steps, terms = np.nonzero(np.arange(T)[:, None] < arrival[None, :])
+    counted = lags[steps, terms]
+    lo = np.full(T, T)
+    hi = np.zeros(T, dtype=np.int64)
+    np.minimum.at(lo, counted, steps)
+    np.maximum.at(hi, counted, steps + 1)
+    return [(int(a), int(b)) if b > a else None for a, b in zip(lo, hi, strict=True)]
 
 
 def split_kernel_form(c, own, S, inject, lags, carried=None):

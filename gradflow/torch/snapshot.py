@@ -121,9 +121,8 @@ def _split(model, xs, s0, trajectories, grads, T, batch):
         if G is not None:
             if batch == 1:
                 first = {key: (own[0], S[0]) for key, (own, S) in trajectories.items()}
-                mass = lag_mass(model, xs[0], G[0], None if s0 is None else s0[0],
-                                runs=first)
-                norm = gradient_norm(bptt(model, xs, G, s0).grads.values())
+                mass, norm = lag_mass(model, xs[0], G[0], None if s0 is None else s0[0],
+                                      runs=first, with_norm=True)
             else:
                 result = bptt(model, xs, G, s0, by_lag=True)
                 mass = lag_norms(result.grads_by_lag, T)
@@ -135,8 +134,9 @@ def _split(model, xs, s0, trajectories, grads, T, batch):
         inputs, states = trajectories[key]
         cell = dict(cells)[key]
         if batch == 1:
-            masses.append(lag_mass(cell, inputs[0], G[0], states[0, 0]))
-            totals.extend(bptt(cell, inputs, G, states[:, 0]).grads.values())
+            mass, norm = lag_mass(cell, inputs[0], G[0], states[0, 0], with_norm=True)
+            masses.append(mass)
+            totals.append(np.array([norm]))
             continue
         result = bptt(cell, inputs, G, states[:, 0], by_lag=True)
         totals.extend(result.grads.values())
