@@ -6,6 +6,7 @@ References: numpy's SVD of the same matrix (an independent LAPACK path) for sigm
 import numpy as np
 import pytest
 
+from gradflow.kernels import blas
 from gradflow.kernels import gram_certificate as gc
 
 
@@ -111,14 +112,27 @@ def test_top_ritz_value_of_a_tridiagonal_is_its_largest_eigenvalue():
         assert abs(value - expected) <= 1e-14 * max(1.0, abs(expected))
 
 
-@pytest.mark.parametrize("shape, height", [((7, 7), 3), ((10, 25), 4), ((33, 33), 33), ((5, 9), 8)])
-def test_lower_gram_by_row_panels_is_the_whole_gram(shape, height):
-    # panels of `height` rows, the last one ragged, mirrored into the upper triangle
+@pytest.mark.parametrize("shape", [(7, 7), (10, 25), (25, 10), (1, 6), (6, 1), (0, 3)])
+def test_the_symmetric_rank_k_grams_are_the_products(shape):
+    # dsyrk forms one triangle; the other is its mirror: exactly symmetric
     A = np.random.default_rng(7).standard_normal(shape)
-    gram = np.full((shape[0], shape[0]), np.nan)
-    gc._lower_gram(A, gram, np.empty((height, shape[0])))
-    np.testing.assert_allclose(gram, A @ A.T, rtol=1e-13, atol=1e-13)
-    assert np.array_equal(gram, gram.T)
+    for form, want in ((blas.gram_of_rows, A @ A.T), (blas.gram_of_columns, A.T @ A)):
+        gram = np.full(want.shape, np.nan)
+        form(A, gram)
+        np.testing.assert_allclose(gram, want, rtol=1e-13, atol=1e-13)
+        assert np.array_equal(gram, gram.T)
+
+
+def test_the_grams_of_views_with_a_row_stride_are_the_products():
+    B = np.random.default_rng(8).standard_normal((12, 9))
+    for A in (B[:, :5], B[::2], B[3:7, 2:], B[:, ::3], B.T):
+        for form, want in ((blas.gram_of_rows, A @ A.T), (blas.gram_of_columns, A.T @ A)):
+            gram = np.empty(want.shape)
+            form(A, gram)
+            np.testing.assert_allclose(gram, want, rtol=1e-13, atol=1e-13)
+            strided = np.empty((2 * want.shape[0], want.shape[1]))[::2]
+            form(A, strided)
+            np.testing.assert_allclose(strided, want, rtol=1e-13, atol=1e-13)
 
 
 def test_the_shift_leaves_the_rounding_allowance_its_share_of_the_tolerance():

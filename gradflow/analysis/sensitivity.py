@@ -107,19 +107,25 @@ def _aligned_sum(parts, copy=True):
             return mantissa, e
         return np.array(mantissa, dtype=float, order="C"), np.array(e)
     exps = np.max(np.stack([e for _, e in parts]), axis=0)
-    total = np.zeros(np.shape(parts[0][0]))
-    scaled = np.empty_like(total)
-    for mantissa, e in parts:
+    total = np.empty(np.shape(parts[0][0]))
+    scaled = None
+    for index, (mantissa, e) in enumerate(parts):
         shift = np.maximum(e - exps, -1100).reshape((-1,) + (1,) * (mantissa.ndim - 1))
-        if not shift.any():
+        if index and not shift.any():
             total += mantissa
             continue
         # two exact power-of-two factors (the first keeps the product normal): the same
-        # correctly rounded value as np.ldexp, at the speed of a multiplication
+        # correctly rounded value as np.ldexp, at the speed of a multiplication; the first
+        # term is scaled straight into the sum
+        if index and scaled is None:
+            scaled = np.empty_like(total)
+        target = scaled if index else total
         first = np.maximum(shift, -1000)
-        np.multiply(mantissa, np.exp2(first.astype(float)), out=scaled)
-        scaled *= np.exp2((shift - first).astype(float))
-        total += scaled
+        np.multiply(mantissa, np.exp2(first.astype(float)), out=target)
+        if (shift < first).any():
+            target *= np.exp2((shift - first).astype(float))
+        if index:
+            total += target
     return total, exps
 
 

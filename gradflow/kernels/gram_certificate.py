@@ -3,8 +3,8 @@
 Where a spectrum is flat (an orthogonal recurrence's first lags, a single step of an LSTM) the
 warm-started block of :mod:`~gradflow.kernels.norm_estimator` cannot certify its estimate: the
 Frobenius mass outside the block exceeds its top.  The smaller Gram matrix ``G`` is then
-formed (``A A^T`` of a square or wide ``A``, its lower triangle by row panels,
-:func:`_lower_gram`; ``A^T A`` of a tall one), and instead of a full eigen-solve (LAPACK
+formed (``A A^T`` of a square or wide ``A``, ``A^T A`` of a tall one; one triangle by BLAS
+``dsyrk``, :mod:`.blas`), and instead of a full eigen-solve (LAPACK
 ``syevd``: four to eight matrix products' time) its top eigenvalue is found and proved in about two:
 
 1. Lanczos on ``G`` with full re-orthogonalisation, started from the block's best vector, gives
@@ -36,6 +36,7 @@ import numpy as np
 from numba.core import types
 
 from ._jit import kernel
+from .blas import gram_of_columns, gram_of_rows
 from .scaling import rescale
 
 #: Relative width on ``sigma_max^2`` to which a Lanczos value is certified.
@@ -155,31 +156,6 @@ def _lanczos_top(G, start, Q, tri):
 
 
 @kernel
-def _lower_gram(A, gram, scratch):
-    """``gram = A A^T`` of a C-contiguous ``A`` (a, b), the lower triangle by row panels.
-
-    Panel ``I`` is ``A[I] A[:i1]^T`` (the rows of ``I`` against every row up to its last),
-    computed into ``scratch`` (at least ``h x a`` for panels of ``h = scratch.shape[0]``
-    rows); the strict upper triangle is the lower one's mirror.  With ``h`` rows a panel,
-    about ``(1 + h / a) / 2`` of the full product's flops; measured with one BLAS thread
-    against Numba's ``np.dot(A, A.T)``: 0.99 of its time at a = 256, 0.90 at 512, 0.93 at
-    1024 (OpenBLAS runs the 97-row panels below its square-product speed).
-    """
-    size = A.shape[0]
-    height = scratch.shape[0]
-    flat = scratch.reshape(scratch.size)
-    for i0 in range(0, size, height):
-        i1 = min(size, i0 + height)
-        panel = flat[:(i1 - i0) * i1].reshape((i1 - i0, i1))
-        np.dot(A[i0:i1], A[:i1].T, panel)
-        for r in range(i1 - i0):
-            for c in range(i1):
-                gram[i0 + r, c] = panel[r, c]
-            for c in range(i0 + r):  # the upper triangle, exactly symmetric
-                gram[c, i0 + r] = panel[r, c]
-
-
-@kernel
 def certificate_shift(theta, size, inner, mass):
     """The shift ``u`` whose completed Cholesky of ``u I - G`` proves the tolerance, or 0.
 
@@ -213,10 +189,9 @@ def certified_gram_top(A, frobenius2, start, gram, lanczos):
     for r in range(A.shape[1]):
         vector[r] = start[r]
     if A.shape[0] > A.shape[1]:
-        np.dot(A.T, A, gram)
-    else:
-        # square or wide: A A^T has A^T A's spectrum, and its lower triangle is row panels
-        _lower_gram(A, gram, Q)
+        gram_of_columns(A, gram)
+    else:  # square or wide: A A^T has A^T A's spectrum
+        gram_of_rows(A, gram)
         np.dot(A, vector, Q[0])
         vector = Q[0]
     # to unit scale by an exact power of two (||G|| <= ||A||_F^2), so no square overflows

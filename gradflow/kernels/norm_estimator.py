@@ -16,6 +16,7 @@ import numpy as np
 
 from ._common import copy_into
 from ._jit import inline_kernel, kernel
+from .blas import gram_of_columns, gram_of_rows
 from .gram_certificate import certified_gram_top, new_lanczos
 from .scaling import LOG10_2, in_range, renormalise, sum_squares
 
@@ -40,9 +41,9 @@ def exact_top_eigenvalue(A, gram):
     ~eps * sigma_max^2).
     """
     if gram.shape[0] == A.shape[1]:
-        np.dot(A.T, A, gram)
+        gram_of_columns(A, gram)
     else:
-        np.dot(A, A.T, gram)
+        gram_of_rows(A, gram)
     return np.linalg.eigvalsh(gram)[-1]
 
 

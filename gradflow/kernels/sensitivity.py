@@ -18,6 +18,7 @@ import numpy as np
 
 from ._common import copy_into
 from ._jit import inline_kernel, kernel
+from .blas import gram_of_columns, gram_of_rows
 from .input_rows import (
     input_jacobian_buffer,
     rows_on_input,
@@ -42,7 +43,11 @@ def _rescale(R, exponent):
 def gram_log2_norm(A, exponent):
     """``log2 ||A||_2 + exponent`` from the top eigenvalue of the smaller Gram matrix."""
     p, q = A.shape
-    G = A @ A.T if p <= q else A.T @ A
+    G = np.empty((min(p, q), min(p, q)))
+    if p <= q:
+        gram_of_rows(A, G)
+    else:
+        gram_of_columns(A, G)
     top = np.linalg.eigvalsh(G)[-1]
     if top <= 0.0:
         return -np.inf
@@ -183,7 +188,7 @@ def carry_rows(cell_id, option, Wh, Wx, b, bhn, X, S, R, exponent, inject, injec
         # (for a stack, the Jacobian with respect to the state the network holds between
         # steps); the rows injected from the layer above at this step come after
         if state_gram.shape[0] == T + 1:
-            np.dot(Rt.T, Rt, state_gram[t])
+            gram_of_columns(Rt, state_gram[t])
             state_gram_exp[t] = 2 * e
         if state_log2.shape[0] == T + 1:
             state_log2[t] = rows_log2(Rt, e, estimators[0], stats, spare)
