@@ -170,6 +170,24 @@ def test_lstm_loop_history_losses_norms_and_snapshots_match_autograd(tmp_path):
         mon.step(loss=1.0)
 
 
+def test_one_sequence_snapshots_in_kept_scratch_match_autograd(tmp_path):
+    # one sequence a snapshot takes the lag mass without the split, the gradient norm from its
+    # lag parts summed; the Monitor keeps the snapshots' large arrays from one to the next
+    lstm, mon, seen = _lstm_loop(tmp_path / "one.json", sequences=1, batch=1, steps=40,
+                                 every=10)
+    snapshots = json.loads((tmp_path / "one.json").read_text())["snapshots"]
+    assert [s["step"] for s in snapshots] == [10, 20, 30, 40]
+    for snap in snapshots:
+        module, x = seen["at"][snap["step"]]
+        assert snap["split_grad_norm"] == pytest.approx(seen["split_norm"][snap["step"] - 1],
+                                                        rel=1e-10)
+        np.testing.assert_allclose(snap["decay"]["log10_norm2_output"],
+                                   output_curve(module, x[0]), rtol=0, atol=1e-9)
+        np.testing.assert_allclose(snap["decay"]["log10_norm2_input"],
+                                   input_curve(module, x[0]), rtol=0, atol=1e-9)
+    assert mon._scratch.nbytes == 0  # closed: the kept arrays are let go
+
+
 def test_report_draws_a_monitor_history(tmp_path):
     pypdf = pytest.importorskip("pypdf")
     path = tmp_path / "run.json"

@@ -12,6 +12,7 @@ import numpy as np
 
 from ..errors import GradflowError
 from ..kernels import lag_split
+from ..resources import scratch
 from ._json import number, numbers
 from .clipping import gradient_norm
 
@@ -193,6 +194,9 @@ def split_bytes(c, T, P):
 def carry_split(c, own, S, inject, lags):
     """All loss terms carried back in one sweep: what the split by lag multiplies out.
 
+    ``by_lag`` and ``h_by_lag`` are :func:`~gradflow.resources.scratch` arrays: the caller
+    uses them up before the next call.
+
     Returns ``(by_lag, rec_in, gate_values, hidden_deltas, h_by_lag, rows_in, spans)``:
     the gate deltas by lag and step ``[lag, step, gate, unit]``, each gate block's recurrent
     inputs by step, the gate values, a projection's deltas and rows by lag, the terms' rows on
@@ -205,11 +209,11 @@ def carry_split(c, own, S, inject, lags):
     G, n = b.shape
     H, k_h = Wh.shape[0], Wh.shape[2]
     rows_in = np.empty((T, P, Wx.shape[2]))
-    by_lag = np.zeros((T, T, G, n))  # [lag, step, gate, unit]
+    by_lag = scratch("split.by_lag", (T, T, G, n), zero=True)  # [lag, step, gate, unit]
     rec_in = np.empty((H, T, k_h))
     gate_values = np.empty((T, 4, n))
     hidden_deltas = np.empty((T, H, n))
-    h_by_lag = np.zeros((T, T, k_h) if H > G else (0, 1, 1))
+    h_by_lag = scratch("split.h_by_lag", (T, T, k_h) if H > G else (0, 1, 1), zero=True)
     lag_split.carry_terms(*args, own, S, np.ascontiguousarray(inject),
                           np.ascontiguousarray(lags, dtype=np.int64), rows_in, by_lag, rec_in,
                           gate_values, hidden_deltas, h_by_lag)

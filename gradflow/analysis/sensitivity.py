@@ -24,7 +24,7 @@ import numpy as np
 from ..cells.network import DIRECTION_NAMES, Network
 from ..io.arrays import as_inputs, as_state
 from ..kernels.sensitivity import carry_rows, gram_log2_norm, gram_log2_series
-from ..resources import require_memory
+from ..resources import require_memory, scratch
 
 __all__ = ["Sensitivities", "sensitivities", "state_log10_norms"]
 
@@ -118,7 +118,7 @@ def _aligned_sum(parts, copy=True):
         # correctly rounded value as np.ldexp, at the speed of a multiplication; the first
         # term is scaled straight into the sum
         if index and scaled is None:
-            scaled = np.empty_like(total)
+            scaled = scratch("sensitivities.aligned", total.shape)
         target = scaled if index else total
         first = np.maximum(shift, -1000)
         np.multiply(mantissa, np.exp2(first.astype(float)), out=target)
@@ -163,14 +163,14 @@ def _network(net, xs, s0, of_state=False, readout=None, layers=True):
                 R[np.arange(part.start, part.stop), np.arange(c.state_size)] = 1.0
             elif layer == net.num_layers - 1:
                 R[:, :n] = top[:, j * n:(j + 1) * n]
-            gram = np.empty((T + 1, p, p))
+            gram = scratch(("sensitivities.gram", layer, direction), (T + 1, p, p))
             gram_exp = np.empty(T + 1, dtype=np.int64)
             inject, inject_exp = (_NONE_3, _NONE_I) if injected is None else injected[j]
             if layer == 0 and D == 1:  # the input's norms straight from the only cell's rows
                 input_log2, rows, rows_exp = np.empty(T), _NONE_3, _NONE_I
             else:
                 input_log2 = _NONE_F
-                rows = np.empty((T, p, own.shape[1]))
+                rows = scratch(("sensitivities.rows", layer, direction), (T, p, own.shape[1]))
                 rows_exp = np.empty(T, dtype=np.int64)
             carry_rows(*c.kernel_args(), own, S, R, np.zeros(1, dtype=np.int64), inject,
                        inject_exp, _NONE_F, gram, gram_exp, _NONE_2, input_log2, rows,

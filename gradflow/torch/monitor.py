@@ -9,6 +9,7 @@ from .. import validation
 from .._threads import blas_threads
 from ..cells.torch_state import import_torch
 from ..errors import GradflowError
+from ..resources import ScratchStore, kept
 from ..training.history import HISTORY_FORMAT, HISTORY_VERSION, Trace, write_history
 from .capture import capture_for
 from .snapshot import flat_figures, take_snapshot
@@ -95,6 +96,9 @@ class Monitor:
             self._monitor_time = 0.0
             self._stopped_by = None
             self._closed = False
+            # the snapshots' large temporaries, kept between them: memory the training
+            # steps would otherwise hand back, to be faulted in and zeroed again
+            self._scratch = ScratchStore()
             self._capture.begin_step(self.every == 1)
             self._write()
         except BaseException:
@@ -166,7 +170,7 @@ class Monitor:
         else:
             try:
                 # many small products: one BLAS thread, never a pool fighting the loop's
-                with blas_threads(1):
+                with blas_threads(1), kept(self._scratch):
                     snapshot = take_snapshot(self._capture.model(), arrays, step,
                                              threshold=self.threshold,
                                              split=self._capture.has_output_gradient)
@@ -243,6 +247,7 @@ class Monitor:
             return
         self._capture.remove()
         self._closed = True
+        self._scratch.clear()
         self._write()
 
     def __enter__(self):

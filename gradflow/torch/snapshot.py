@@ -7,6 +7,7 @@ loss gradient (every layer's weights where the loss reaches the module through i
 ``output`` and top ``h_n``; the top layer's where it reaches ``c_n`` or a lower ``h_n`` too).
 """
 
+import contextvars
 import math
 from concurrent.futures import ThreadPoolExecutor
 
@@ -207,8 +208,8 @@ def _side_by_side(first, second):
     """
     if available_cores() < 2:
         return first(), second()
-    with ThreadPoolExecutor(1) as pool:
-        pending = pool.submit(second)
+    with ThreadPoolExecutor(1) as pool:  # in this context: its scratch store (resources.kept)
+        pending = pool.submit(contextvars.copy_context().run, second)
         return first(), pending.result()
 
 
