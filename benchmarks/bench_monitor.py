@@ -5,10 +5,18 @@ character of generated text, Adam) runs with and without a Monitor; runs alterna
 the same machine load, and the overhead is the ratio of the median wall times.  The Monitor's
 Numba kernels are compiled (and a first snapshot taken) before any timed run.
 
+glibc's malloc moves its mmap and trim thresholds up whenever a large block is freed, and
+PyTorch's CPU training steps run 40-70 ms here depending on where they stand (below them each
+step's large tensors are new pages, faulted in and zeroed): a snapshot that frees large arrays
+can make the steps after it faster than those of a run without one.  The benchmark pins both
+thresholds (32 MiB and 128 MiB, ``mallopt``) for both arms, so that the overhead is the
+Monitor's own; ``--dynamic-malloc`` leaves them as glibc moves them.
+
     python benchmarks/bench_monitor.py [--steps 200 --every 50 --repeats 3 --sequences 4]
 """
 
 import argparse
+import ctypes
 import statistics
 import tempfile
 import time
@@ -76,6 +84,17 @@ def train(torch, text, symbols, args, *, monitor, history=None):
     return wall, snapshot_time, loss.item()
 
 
+def pin_malloc_thresholds():
+    """Fix glibc's mmap threshold at 32 MiB and its trim threshold at 128 MiB; False elsewhere."""
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+    except OSError:
+        return False
+    M_TRIM_THRESHOLD, M_MMAP_THRESHOLD = -1, -3
+    return bool(libc.mallopt(M_MMAP_THRESHOLD, 32 << 20) and
+                libc.mallopt(M_TRIM_THRESHOLD, 128 << 20))
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=200)
@@ -87,7 +106,10 @@ def main():
     parser.add_argument("--length", type=int, default=100)
     parser.add_argument("--batch", type=int, default=32)
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--dynamic-malloc", action="store_true",
+                        help="leave glibc's mmap and trim thresholds free to move")
     args = parser.parse_args()
+    pinned = False if args.dynamic_malloc else pin_malloc_thresholds()
 
     import torch
 
@@ -101,7 +123,8 @@ def main():
     print(f"char LM: {symbols} symbols, embedding {args.embedding}, 2-layer LSTM n = "
           f"{args.hidden}, T = {args.length}, batch {args.batch}, {args.steps} steps, Monitor "
           f"every {args.every} on {args.sequences} sequences; torch {torch.__version__}, "
-          f"{torch.get_num_threads()} threads")
+          f"{torch.get_num_threads()} threads; malloc thresholds "
+          f"{'pinned' if pinned else 'dynamic'}")
     warm = argparse.Namespace(**{**vars(args), "steps": 1, "every": 1})
     train(torch, text, symbols, warm, monitor=True)  # compiles the kernels
     with tempfile.TemporaryDirectory() as folder:

@@ -45,10 +45,11 @@ class Monitor:
     sequences : int, optional
         Sequences of the last batch each snapshot analyses (1).  A snapshot's cost grows
         with them: on a 2-layer LSTM with n = 128 and T = 100, one sequence costs about as
-        much as four to six training steps on a batch of 32 on two cores (its two backward
-        sweeps run side by side; benchmarks/README.md), so 1 keeps the overhead at
-        every = 50 at 11-19% (measured), and by that cost near 4% at every = 200; more give
-        the median over the sequences.
+        much as four training steps on a batch of 32 on two cores (its two backward sweeps
+        run side by side; benchmarks/README.md), so 1 keeps the overhead at every = 50
+        under 10% (measured: the snapshots 7.5-8% of the run, -1% to +4% in all), and near
+        2% at every = 200; more give the median over the sequences.  Between snapshots the
+        Monitor keeps their large scratch arrays (at most 256 MB) until it is closed.
     threshold : float, optional
         The vanishing threshold of the gradient horizon (1e-3).
     config : mapping, optional
