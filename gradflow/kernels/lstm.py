@@ -9,7 +9,7 @@ F, I, O and the candidate cell C~.  The projected LSTM (kernel option 1) is
 import numpy as np
 
 from ._common import matvec_add, rmatvec_add, sigmoid
-from ._jit import kernel
+from ._jit import inline_kernel, kernel
 
 
 @kernel
@@ -56,6 +56,23 @@ def slopes(work, c, i, scale):
     return F, gf, gi, gc, go, O * (1.0 - tC * tC)
 
 
+@inline_kernel
+def gate_rows(W, i, gf, gi, gc, go, k, dH, dC):
+    """Row i of ``dC = gf W_f + gi W_i + gc W_c`` and of ``dH = go W_o + k dC`` into ``dH``, ``dC``.
+
+    ``W`` (4, n, w) is ``W_h`` or ``W_x`` in the gates' order (F, I, O, C); the factors are
+    :func:`slopes`'; ``dH`` and ``dC`` are rows of width w.
+    """
+    W_f = W[0]
+    W_i = W[1]
+    W_o = W[2]
+    W_c = W[3]
+    for j in range(dC.shape[0]):
+        dc = gf * W_f[i, j] + gi * W_i[i, j] + gc * W_c[i, j]
+        dC[j] = dc
+        dH[j] = go * W_o[i, j] + k * dc
+
+
 @kernel
 def jacobian_blocks(Wh, xp, s, JL, diag_h, diag_c, scale, work):
     """Write the nonzero parts of the Jacobian of one step, each multiplied by ``scale``.
@@ -65,18 +82,10 @@ def jacobian_blocks(Wh, xp, s, JL, diag_h, diag_c, scale, work):
     path).  ``scale`` is a power of two, so the scaled entries are exact.
     """
     n = Wh.shape[1]
-    h = s[:n]
-    gates(Wh, xp, h, work)
-    W_fh = Wh[0]
-    W_ih = Wh[1]
-    W_oh = Wh[2]
-    W_ch = Wh[3]
+    gates(Wh, xp, s[:n], work)
     for i in range(n):
         F, gf, gi, gc, go, k = slopes(work, s[n + i], i, scale)
-        for j in range(n):
-            dc_dh = gf * W_fh[i, j] + gi * W_ih[i, j] + gc * W_ch[i, j]
-            JL[n + i, j] = dc_dh
-            JL[i, j] = go * W_oh[i, j] + k * dc_dh
+        gate_rows(Wh, i, gf, gi, gc, go, k, JL[i], JL[n + i])
         diag_h[i] = k * F * scale
         diag_c[i] = F * scale
 
@@ -89,18 +98,10 @@ def input_jacobian(Wh, Wx, xp, s, JX, work):
     ``W_gh``: ``x`` enters the pre-activations beside ``h``.
     """
     n = Wh.shape[1]
-    d = Wx.shape[2]
     gates(Wh, xp, s[:n], work)
-    W_fx = Wx[0]
-    W_ix = Wx[1]
-    W_ox = Wx[2]
-    W_cx = Wx[3]
     for i in range(n):
         _, gf, gi, gc, go, k = slopes(work, s[n + i], i, 1.0)
-        for j in range(d):
-            dc_dx = gf * W_fx[i, j] + gi * W_ix[i, j] + gc * W_cx[i, j]
-            JX[n + i, j] = dc_dx
-            JX[i, j] = go * W_ox[i, j] + k * dc_dx
+        gate_rows(Wx, i, gf, gi, gc, go, k, JX[i], JX[n + i])
 
 
 @kernel

@@ -13,7 +13,7 @@ import numpy as np
 
 from ._common import rmatvec_add
 from ._jit import kernel
-from .lstm import gates, slopes
+from .lstm import gate_rows, gates, slopes
 
 #: Index of ``W_hr^T`` in ``Wh``.
 PROJECTION = 4
@@ -44,19 +44,12 @@ def jacobian(Wh, xp, s, J, work):
     """
     n, p = Wh.shape[1], Wh.shape[2]
     gates(Wh, xp, s[:p], work)
-    W_fh = Wh[0]
-    W_ih = Wh[1]
-    W_oh = Wh[2]
-    W_ch = Wh[3]
     W_rT = Wh[PROJECTION]
     dM = np.empty((n, p))
     kF = np.empty(n)
     for i in range(n):
         F, gf, gi, gc, go, k = slopes(work, s[p + i], i, 1.0)
-        for j in range(p):
-            dc_dh = gf * W_fh[i, j] + gi * W_ih[i, j] + gc * W_ch[i, j]
-            J[p + i, j] = dc_dh
-            dM[i, j] = go * W_oh[i, j] + k * dc_dh
+        gate_rows(Wh, i, gf, gi, gc, go, k, dM[i], J[p + i, :p])
         for j in range(n):
             J[p + i, p + j] = 0.0
         J[p + i, p + i] = F
