@@ -15,6 +15,7 @@ new arrays.  Only arrays that never leave the function that asks for them are ta
 import contextlib
 import contextvars
 import math
+import mmap
 import os
 import threading
 import time
@@ -113,13 +114,25 @@ class ScratchStore:
             if flat is None or flat.size < size:
                 if self.nbytes - (0 if flat is None else flat.nbytes) + 8 * size > self.limit:
                     return np.empty(shape)
-                flat = self._kept[name] = np.empty(size)
+                flat = self._kept[name] = _mapped(size)
         return flat[:size].reshape(shape)
 
     def clear(self):
         """Let every kept array go."""
         with self._lock:
             self._kept.clear()
+
+
+def _mapped(size):
+    """A float64 array of ``size`` in memory mapped for it alone, outside malloc's heap.
+
+    Kept memory inside the heap changes how malloc trims it: beside a PyTorch training loop,
+    the loop's tensors were faulted in afresh at every step (1.25 million page faults in 200
+    steps, against a few thousand).
+    """
+    if size < 2 ** 17:  # under 1 MiB: the heap's own small blocks
+        return np.empty(size)
+    return np.frombuffer(mmap.mmap(-1, 8 * size), dtype=np.float64)
 
 
 @contextlib.contextmanager

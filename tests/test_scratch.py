@@ -1,5 +1,6 @@
 """Scratch arrays kept between calls (``gradflow.resources``): reuse, limits, and no leaks."""
 
+import mmap
 import threading
 
 import numpy as np
@@ -74,3 +75,21 @@ def test_analyses_in_a_store_repeat_the_results_of_fresh_arrays():
                 assert np.array_equal(getattr(fresh[0], name), getattr(reused[0], name))
             assert np.array_equal(fresh[1][0], reused[1][0]) and fresh[1][1] == reused[1][1]
     assert store.nbytes > 0
+
+
+def test_large_kept_arrays_live_in_memory_of_their_own():
+    store = ScratchStore()
+    with kept(store):
+        big = scratch("big", (512, 600))  # 2.3 MiB: mapped outside malloc's heap
+        big[:] = 3.0
+        again = scratch("big", (512, 600), zero=True)
+        assert np.shares_memory(big, again) and not again.any() and again.flags.writeable
+        owner = again
+        while isinstance(owner, np.ndarray):
+            owner = owner.base
+        assert isinstance(owner, memoryview) and isinstance(owner.obj, mmap.mmap)
+        small = scratch("small", (10,))
+        while isinstance(small, np.ndarray) and small.base is not None:
+            small = small.base
+        assert isinstance(small, np.ndarray)  # under 1 MiB: an ordinary array
+    assert store.nbytes == 8 * (512 * 600 + 10)

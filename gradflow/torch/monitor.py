@@ -47,9 +47,10 @@ class Monitor:
         with them: on a 2-layer LSTM with n = 128 and T = 100, one sequence costs about as
         much as four training steps on a batch of 32 on two cores (its two backward sweeps
         run side by side; benchmarks/README.md), so 1 keeps the overhead at every = 50
-        under 10% (measured: the snapshots 7.5-8% of the run, -1% to +4% in all), and near
+        under 10% (measured: the snapshots 7.5-8% of the run, -1% to +10% in all), and near
         2% at every = 200; more give the median over the sequences.  Between snapshots the
-        Monitor keeps their large scratch arrays (at most 256 MB) until it is closed.
+        Monitor keeps their large scratch arrays (at most 256 MB, mapped outside malloc's
+        heap) until it is closed.
     threshold : float, optional
         The vanishing threshold of the gradient horizon (1e-3).
     config : mapping, optional
