@@ -214,9 +214,9 @@ def carry_split(c, own, S, inject, lags):
     gate_values = np.empty((T, 4, n))
     hidden_deltas = np.empty((T, H, n))
     h_by_lag = scratch("split.h_by_lag", (T, T, k_h) if H > G else (0, 1, 1), zero=True)
-    lag_split.carry_terms(*args, own, S, np.ascontiguousarray(inject),
-                          np.ascontiguousarray(lags, dtype=np.int64), rows_in, by_lag, rec_in,
-                          gate_values, hidden_deltas, h_by_lag)
+    inject = np.ascontiguousarray(inject)
+    lag_split.carry_terms(*args, own, S, inject, np.ascontiguousarray(lags, dtype=np.int64),
+                          rows_in, by_lag, rec_in, gate_values, hidden_deltas, h_by_lag)
     spans = _lag_spans(inject, lags)
     return by_lag, rec_in, gate_values, hidden_deltas, h_by_lag, rows_in, spans
 
@@ -229,9 +229,8 @@ def _lag_spans(inject, lags):
     run over its range alone (for a forward cell and a loss at every step, lag l has T - l
     steps: half the flops of the full products).  Outside the ranges ``by_lag`` is zero.
     """
-    T, P = lags.shape
-    hit = np.any(inject != 0.0, axis=2)  # (T, P)
-    arrival = np.where(hit.any(axis=0), T - np.argmax(hit[::-1], axis=0), 0)
+    T = lags.shape[0]
+    arrival = lag_split.arrival_steps(inject, inject.shape[2])  # 1-based; 0: never
     steps, terms = np.nonzero(np.arange(T)[:, None] < arrival[None, :])
     counted = lags[steps, terms]
     lo = np.full(T, T)

@@ -107,26 +107,30 @@ def _aligned_sum(parts, copy=True):
             return mantissa, e
         return np.array(mantissa, dtype=float, order="C"), np.array(e)
     exps = np.max(np.stack([e for _, e in parts]), axis=0)
-    total = np.empty(np.shape(parts[0][0]))
+    total = _scaled_into(*parts[0], exps, np.empty(np.shape(parts[0][0])))
     scaled = None
-    for index, (mantissa, e) in enumerate(parts):
-        shift = np.maximum(e - exps, -1100).reshape((-1,) + (1,) * (mantissa.ndim - 1))
-        if index and not shift.any():
+    for mantissa, e in parts[1:]:
+        if np.array_equal(e, exps):
             total += mantissa
             continue
-        # two exact power-of-two factors (the first keeps the product normal): the same
-        # correctly rounded value as np.ldexp, at the speed of a multiplication; the first
-        # term is scaled straight into the sum
-        if index and scaled is None:
+        if scaled is None:
             scaled = scratch("sensitivities.aligned", total.shape)
-        target = scaled if index else total
-        first = np.maximum(shift, -1000)
-        np.multiply(mantissa, np.exp2(first.astype(float)), out=target)
-        if (shift < first).any():
-            target *= np.exp2((shift - first).astype(float))
-        if index:
-            total += target
+        total += _scaled_into(mantissa, e, exps, scaled)
     return total, exps
+
+
+def _scaled_into(mantissa, e, exps, out):
+    """``out = mantissa * 2^(e - exps)`` (per leading index), exactly; returns ``out``.
+
+    Two exact power-of-two factors (the first keeps the product normal): the same correctly
+    rounded value as np.ldexp, at the speed of a multiplication.
+    """
+    shift = np.maximum(e - exps, -1100).reshape((-1,) + (1,) * (mantissa.ndim - 1))
+    first = np.maximum(shift, -1000)
+    np.multiply(mantissa, np.exp2(first.astype(float)), out=out)
+    if (shift < first).any():
+        out *= np.exp2((shift - first).astype(float))
+    return out
 
 
 def _gram_log2(gram, exponent):

@@ -73,7 +73,7 @@ def carry_terms(cell_id, option, Wh, Wx, b, bhn, X, S, inject, lags, rows_in, by
     # a term's rows are zero until the step where its cotangent first arrives (going back):
     # the rows are kept in the order the terms arrive, and only the a rows that have arrived
     # are multiplied, as the leading a columns of compact (m, a) arrays
-    start = _arrival_steps(inject, w)
+    start = arrival_steps(inject, w)
     order = np.argsort(-start)
     flat = np.zeros(m * P)  # the arrived rows, transposed: (m, a)
     grown = np.zeros(m * P)
@@ -142,7 +142,7 @@ def carry_terms(cell_id, option, Wh, Wx, b, bhn, X, S, inject, lags, rows_in, by
 
 
 @inline_kernel
-def _arrival_steps(inject, w):
+def arrival_steps(inject, w):
     """Per term, the last step (1-based) whose direct cotangent on it is nonzero; 0 if none."""
     T, P = inject.shape[0], inject.shape[1]
     start = np.zeros(P, dtype=np.int64)
