@@ -18,7 +18,12 @@ from gradflow.kernels import norm_estimator, suffix_products
 
 
 def profile(model, xs):
-    """Seconds spent per component over one pass, plus the compiled pass's own time."""
+    """Seconds spent per component over one pass, the compiled pass's own time and its counts.
+
+    Returns ``(parts, compiled, stats, by_size)``: ``stats`` the compiled pass's ``[norms,
+    subspace iterations, exact fallbacks]``, ``by_size`` the replay's per matrix order (the
+    full product's m, the LSTM blocks' n), each ``[norms, iterations, Gram fallbacks]``.
+    """
     args = model.kernel_args()
     cell_id = args[0]
     S = model.run(xs)
@@ -28,7 +33,11 @@ def profile(model, xs):
     state = suffix_products.new_suffix_workspace(cell_id, args[1], m, args[4].shape[0], n,
                                                  n_block)
     (R, R_next, J, diag_h, diag_c, xp, work, Bh, Bc, sums), full, est_h, est_c = state
-    stats = np.zeros(3, dtype=np.int64)
+    by_size = {}
+
+    def counts(A):
+        return by_size.setdefault(min(A.shape), np.zeros(3, dtype=np.int64))
+
     parts = dict.fromkeys(
         ["step Jacobian", "product R <- J^T R", "measure pass (norms, blocks)",
          "norm of the product", "norms of the two blocks"], 0.0)
@@ -46,11 +55,11 @@ def profile(model, xs):
         t3 = clock()
         exponent += shift
         base = exponent * math.log10(2.0)
-        norm_estimator.log10_norm(R, sums[0], base, full, stats)
+        norm_estimator.log10_norm(R, sums[0], base, full, counts(R))
         t4 = clock()
         if n_block:
-            norm_estimator.log10_norm(Bh, sums[1], base, est_h, stats)
-            norm_estimator.log10_norm(Bc, sums[2], base, est_c, stats)
+            norm_estimator.log10_norm(Bh, sums[1], base, est_h, counts(Bh))
+            norm_estimator.log10_norm(Bc, sums[2], base, est_c, counts(Bc))
         t5 = clock()
         shift = suffix_products.next_shift(sums[0])
         for key, dt in zip(parts, (t1 - t0, t2 - t1, t3 - t2, t4 - t3, t5 - t4), strict=True):
@@ -62,7 +71,7 @@ def profile(model, xs):
     t0 = clock()
     suffix_products.suffix_log10_norms_with_stats(*args, xs, S, n_block, out, out_h, out_c,
                                                   pass_stats)
-    return parts, clock() - t0, pass_stats
+    return parts, clock() - t0, pass_stats, {k: v.tolist() for k, v in by_size.items()}
 
 
 def main():
@@ -76,7 +85,7 @@ def main():
     model = cls.init(hidden=a.hidden, inputs=a.inputs, seed=0)
     xs = np.random.default_rng(0).standard_normal((a.steps, a.inputs))
     profile(model, xs[:5])  # compile or load from the cache
-    parts, compiled, stats = profile(model, xs)
+    parts, compiled, stats, _ = profile(model, xs)
     total = sum(parts.values())
     print(f"{model.describe()}, T = {a.steps}: compiled pass {compiled:.3f} s "
           f"({1e3 * compiled / a.steps:.3f} ms per lag); replayed parts below")
