@@ -135,6 +135,37 @@ def test_the_grams_of_views_with_a_row_stride_are_the_products():
             np.testing.assert_allclose(strided, want, rtol=1e-13, atol=1e-13)
 
 
+@pytest.mark.parametrize("shape", [(7, 7), (10, 25), (25, 10), (1, 6), (6, 1)])
+def test_the_lower_gram_leaves_the_upper_triangle_as_it_was(shape):
+    B = np.random.default_rng(9).standard_normal((2 * shape[0], shape[1]))
+    for A in (B[: shape[0]], B[::2]):
+        want = A @ A.T if shape[0] <= shape[1] else A.T @ A
+        size = want.shape[0]
+        for gram in (np.full(want.shape, 7.0), np.full((size, 2 * size), 7.0)[:, ::2]):
+            blas.lower_smaller_gram(A, gram)
+            lower = np.tril_indices(size)
+            np.testing.assert_allclose(gram[lower], want[lower], rtol=1e-13, atol=1e-13)
+            assert np.all(gram[np.triu_indices(size, 1)] == 7.0)
+
+
+@pytest.mark.parametrize("size", [1, 5, 64, 300])
+def test_the_symmetric_product_reads_only_the_lower_triangle(size):
+    rng = np.random.default_rng(size)
+    A = rng.standard_normal((size, size))
+    G = A @ A.T
+    x = rng.standard_normal(size)
+    for stored in (np.tril(G) + np.triu(np.full((size, size), 1e300), 1),
+                   np.hstack([np.tril(G), np.full((size, 3), np.nan)])[:, :size]):
+        y = np.full(size, np.nan)
+        blas.symmetric_times(blas.new_symmetric_product(stored), stored, x, y)
+        np.testing.assert_allclose(y, G @ x, rtol=1e-12, atol=1e-12 * np.abs(G).max())
+    wide = np.zeros((size, 2 * size))
+    with pytest.raises(ValueError, match="square"):
+        blas.new_symmetric_product(wide)
+    with pytest.raises(ValueError, match="unit stride"):
+        blas.new_symmetric_product(np.zeros((size, 2 * size))[:, ::2])
+
+
 def test_the_shift_leaves_the_rounding_allowance_its_share_of_the_tolerance():
     u_r = 2.0 ** -53
     for size in (64, 512, 2048):

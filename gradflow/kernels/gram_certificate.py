@@ -37,9 +37,13 @@ import math
 import numpy as np
 from numba.core import types
 
-from ._jit import kernel
-from .blas import gram_of_columns, gram_of_rows
-from .scaling import rescale
+from ._jit import inline_kernel, kernel
+from .blas import (
+    lower_smaller_gram,
+    mirror_lower,
+    new_symmetric_product,
+    symmetric_times,
+)
 
 #: Relative width on ``sigma_max^2`` to which a Lanczos value is certified.
 GRAM_TOLERANCE = 1e-9
@@ -116,6 +120,8 @@ def _top_ritz_value(alpha, beta, k):
 def _lanczos_top(G, start, Q, tri):
     """The top Ritz value of ``G`` from Lanczos started at ``start`` (full re-orthogonalisation).
 
+    Only ``G``'s lower triangle is read (its rows of unit stride).
+
     Returns ``(theta, settled)``: ``settled`` when the value has settled (it grows
     monotonically towards ``lambda_max``) or the Krylov space is invariant, not when the
     ``Q.shape[0] - 1`` steps ran out first.
@@ -129,9 +135,10 @@ def _lanczos_top(G, start, Q, tri):
     for r in range(size):
         Q[0, r] = start[r] / norm if norm > 0.0 else 1.0 / math.sqrt(size)
     theta = -np.inf
+    product = new_symmetric_product(G)
     for j in range(steps):
         w = Q[j + 1]
-        np.dot(G, Q[j], w)
+        symmetric_times(product, G, Q[j], w)
         alpha[j] = np.dot(w, Q[j])
         for _ in range(2):
             basis = Q[:j + 1]
@@ -178,6 +185,33 @@ def certificate_shift(theta, size, inner, mass):
     return u
 
 
+@inline_kernel
+def _lower_gram(A, gram, shift):
+    """The lower triangle of A's smaller Gram matrix times ``2**-shift``, exactly.
+
+    Scaled as :func:`~gradflow.kernels.scaling.rescale` scales.
+    """
+    lower_smaller_gram(A, gram)  # of a square or wide A, A A^T: it has A^T A's spectrum
+    if -1000 < shift < 1000:
+        factor = math.ldexp(1.0, -shift)
+        for i in range(gram.shape[0]):
+            for j in range(i + 1):
+                gram[i, j] = gram[i, j] * factor
+        return
+    for i in range(gram.shape[0]):
+        for j in range(i + 1):
+            gram[i, j] = math.ldexp(gram[i, j], -shift)
+
+
+@inline_kernel
+def _reflect_lower(gram, u):
+    """The lower triangle of ``gram`` (G) to that of ``u I - G``."""
+    for i in range(gram.shape[0]):
+        for j in range(i):
+            gram[i, j] = -gram[i, j]
+        gram[i, i] = u - gram[i, i]
+
+
 @kernel
 def certified_gram_top(A, frobenius2, start, gram, lanczos):
     """``sigma_max(A)^2``: the top eigenvalue of the smaller Gram matrix of ``A`` (a, b).
@@ -185,40 +219,33 @@ def certified_gram_top(A, frobenius2, start, gram, lanczos):
     ``start`` (b,) is the best known right singular direction (any nonzero vector will do);
     ``gram`` is (min(a, b), min(a, b)) and ``lanczos`` comes from :func:`new_lanczos` of that
     size.  Certified to ``GRAM_TOLERANCE`` as the module says, else LAPACK's eigen-solve.
+    Only the Gram matrix's lower triangle is formed (``dsyrk``), run through Lanczos
+    (``dsymv``) and factorised; the eigen-solve, where it runs, gets it mirrored.
     """
     Q, tri, vector = lanczos
     size = gram.shape[0]
     for r in range(A.shape[1]):
         vector[r] = start[r]
-    if A.shape[0] > A.shape[1]:
-        gram_of_columns(A, gram)
-    else:  # square or wide: A A^T has A^T A's spectrum
-        gram_of_rows(A, gram)
+    # to unit scale by an exact power of two (||G|| <= ||A||_F^2), so no square overflows
+    shift = np.int64(math.frexp(frobenius2)[1])
+    unit = math.ldexp(1.0, -shift)
+    _lower_gram(A, gram, shift)
+    if A.shape[0] <= A.shape[1]:  # the start direction of A A^T: A times A^T A's
         np.dot(A, vector, Q[0])
         vector = Q[0]
-    # to unit scale by an exact power of two (||G|| <= ||A||_F^2), so no square overflows
-    shift = np.int64(math.frexp(frobenius2)[1])  # int64, as every caller of rescale passes
-    unit = math.ldexp(1.0, -shift)
-    rescale(gram, shift)
     theta, settled = _lanczos_top(gram, vector, Q, tri)
     u = certificate_shift(theta, size, max(A.shape[0], A.shape[1]), frobenius2 * unit)
     certify = settled and u > 0.0
     if not certify:
         u = theta if theta > 0.0 else 1.0  # any shift serves the eigen-solve below
-    diagonal = Q[0]
-    for i in range(size):
-        for j in range(size):
-            gram[i, j] = -gram[i, j]
-        gram[i, i] += u
-        diagonal[i] = gram[i, i]
+    _reflect_lower(gram, u)
     if certify:
-        # factorises the lower triangle (row-major); the strict upper one is left as it was
+        # factorises the lower triangle (row-major)
         if _POTRF(_DOUBLE, _UPPER, size, gram.ctypes, size) == 0:
             return math.ldexp(theta, shift)
-        # not positive definite (Lanczos had not converged): u I - G again, from its intact half
-        for i in range(size):
-            gram[i, i] = diagonal[i]
-            for j in range(i):
-                gram[i, j] = gram[j, i]
+        # not positive definite (Lanczos had not converged): u I - G again, from A
+        _lower_gram(A, gram, shift)
+        _reflect_lower(gram, u)
+    mirror_lower(gram)
     # u I - G holds G's spectrum reflected: its smallest eigenvalue gives G's largest
     return math.ldexp(u - np.linalg.eigvalsh(gram)[0], shift)
