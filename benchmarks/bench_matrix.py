@@ -16,7 +16,9 @@ Floors per lag of the all-lag sweep ``log10 ||ds_T/ds_{T-k}||`` (k = 0..T):
 The output and input sensitivities (``dh_T/ds_{T-k}``, ``dh_T/dx_{T-k}``) carry n rows: their
 floor is one (n x m)(m x n') product per lag, n' the dense columns of J (n for RNN, GRU and
 LSTM's left half).  Lyapunov: T products J_t Q and T numpy QRs of (m x m).  BPTT: PyTorch
-autograd through the same cell equations, same loss.
+autograd through the same cell equations, same loss; ``gf.bptt(..., by_lag=True)``, the
+gradient split by lag (one vector-Jacobian product per loss term and step, O(T^2) for a loss
+at every step), against the same one backward pass of autograd.
 
 Where the block estimator cannot certify a lag's norm (a flat spectrum: the first lags of a
 product, most lags of an orthogonal recurrence) it certifies the top of the Gram matrix by a
@@ -31,7 +33,8 @@ Jacobians (``tests/naive.py``) at a few lags; the largest log10 difference is pr
 
 Usage::
 
-    python benchmarks/bench_matrix.py                    # the whole matrix (~15 min here)
+    python benchmarks/bench_matrix.py                    # the whole matrix (~20 min here)
+    python benchmarks/bench_matrix.py --sections bptt    # one table
     python benchmarks/bench_matrix.py --quick            # n = 64, 256 only
     python benchmarks/bench_matrix.py --sizes 128 --cells lstm --inits orthogonal
     python benchmarks/bench_matrix.py --sizes 512 --steps 200 --no-check   # longer runs
@@ -66,6 +69,8 @@ CONFIGURATIONS = {
 SENSITIVITY = {"rnn-tanh": [(1, 1, 1)], "lstm": [(1, 2, 1)], "gru-seed": [(1, 1, 1), (1, 1, 1)],
                "gru-reset_after": [(1, 1, 1)]}
 
+
+SECTIONS = ("all-lags", "sensitivities", "lyapunov", "bptt", "start-up")
 
 #: ``--steps``: one T for every all-lag and sensitivity case instead of :func:`steps_for`'s.
 FIXED_STEPS = []
@@ -235,9 +240,13 @@ def bptt_case(name, n, repeats):
         (Gt * out).sum().backward()
 
     go = lambda: gf.bptt(model, xs, G)  # noqa: E731
+    split = lambda: gf.bptt(model, xs, G, by_lag=True)  # noqa: E731
     go()
+    split()
     autograd()
-    return (T,) + interleaved(go, autograd, repeats)
+    t_g, t_a, ratio = interleaved(go, autograd, repeats)
+    t_s, _, split_ratio = interleaved(split, autograd, repeats)
+    return T, t_g, t_a, ratio, t_s, split_ratio
 
 
 def median_of(function, repeats):
@@ -263,6 +272,58 @@ def start_up():
         return times
 
 
+def all_lags_table(args, sizes):
+    print("\n## All-lag sweep log10 ||ds_T/ds_(T-k)||: time / floor (median of paired ratios)")
+    print("| case | n | init | T | gradflow s | floor s | ratio | Gram lags | certified floor s "
+          "| ratio to it | max log10 error |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
+    for name in args.cells:
+        for n in sizes:
+            for init in args.inits:
+                check = not args.no_check and n <= 512
+                T, tg, tf, r, gram, tc, rc, err = all_lags(name, n, init, args.repeats, check)
+                shown = f"{err:.1e}" if check else "not checked (n > 512)"
+                print(f"| {name} | {n} | {init} | {T} | {tg:.3f} | {tf:.3f} | {r:.2f} | {gram} | "
+                      f"{tc:.3f} | {rc:.2f} | {shown} |", flush=True)
+
+
+def sensitivities_table(args, sizes):
+    print("\n## Output and input sensitivities (n rows): time / floor")
+    print("| case | n | T | gradflow s | floor s | ratio |")
+    print("|---|---|---|---|---|---|")
+    for name in args.cells:
+        for n in sizes:
+            T, tg, tf, r = sensitivity(name, n, "orthogonal", args.repeats)
+            print(f"| {name} | {n} | {T} | {tg:.3f} | {tf:.3f} | {r:.2f} |", flush=True)
+
+
+def lyapunov_table(args, sizes):
+    print("\n## Lyapunov spectrum (tanh RNN, all m exponents): time / numpy's QR chain")
+    print("| n | T | gradflow s | numpy QR chain s | ratio |")
+    print("|---|---|---|---|---|")
+    for n in sizes:
+        T, tg, tf, r = lyapunov_case(n, args.repeats)
+        print(f"| {n} | {T} | {tg:.3f} | {tf:.3f} | {r:.2f} |", flush=True)
+
+
+def bptt_table(args, sizes):
+    try:
+        import torch  # noqa: F401
+    except ImportError:
+        print("\n(torch not installed: no BPTT baseline)")
+    else:
+        print("\n## BPTT (T = 200, a loss at every step): gf.bptt / PyTorch autograd through "
+              "the same equations; with the split by lag (O(T^2) products) against the same "
+              "one backward pass")
+        print("| case | n | T | gradflow s | autograd s | ratio | by lag s | by lag / autograd |")
+        print("|---|---|---|---|---|---|---|---|")
+        for name in args.cells:
+            for n in [s for s in sizes if s <= 256]:
+                T, tg, tf, r, ts, rs = bptt_case(name, n, args.repeats)
+                print(f"| {name} | {n} | {T} | {tg:.3f} | {tf:.3f} | {r:.2f} | {ts:.3f} | "
+                      f"{rs:.2f} |", flush=True)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--cells", nargs="*", default=list(CONFIGURATIONS))
@@ -272,6 +333,8 @@ def main():
     parser.add_argument("--quick", action="store_true", help="sizes 64 and 256 only")
     parser.add_argument("--no-check", action="store_true", help="skip the exactness check")
     parser.add_argument("--skip-start-up", action="store_true")
+    parser.add_argument("--sections", nargs="*", default=list(SECTIONS), choices=list(SECTIONS),
+                        help="which tables to print (default: all)")
     parser.add_argument("--steps", type=int, default=None,
                         help="T of every all-lag and sensitivity case (default: about a third "
                              "of a second of floor each, at least 20 lags)")
@@ -285,44 +348,12 @@ def main():
 
     print(f"# {platform.processor() or platform.machine()}, {os.cpu_count()} cores; "
           f"Python {platform.python_version()}, numpy {np.__version__}, numba {numba.__version__}")
-    print("\n## All-lag sweep log10 ||ds_T/ds_(T-k)||: time / floor (median of paired ratios)")
-    print("| case | n | init | T | gradflow s | floor s | ratio | Gram lags | certified floor s "
-          "| ratio to it | max log10 error |")
-    print("|---|---|---|---|---|---|---|---|---|---|---|")
-    for name in args.cells:
-        for n in sizes:
-            for init in args.inits:
-                check = not args.no_check and n <= 512
-                T, tg, tf, r, gram, tc, rc, err = all_lags(name, n, init, args.repeats, check)
-                shown = f"{err:.1e}" if check else "not checked (n > 512)"
-                print(f"| {name} | {n} | {init} | {T} | {tg:.3f} | {tf:.3f} | {r:.2f} | {gram} | "
-                      f"{tc:.3f} | {rc:.2f} | {shown} |", flush=True)
-    print("\n## Output and input sensitivities (n rows): time / floor")
-    print("| case | n | T | gradflow s | floor s | ratio |")
-    print("|---|---|---|---|---|---|")
-    for name in args.cells:
-        for n in sizes:
-            T, tg, tf, r = sensitivity(name, n, "orthogonal", args.repeats)
-            print(f"| {name} | {n} | {T} | {tg:.3f} | {tf:.3f} | {r:.2f} |", flush=True)
-    print("\n## Lyapunov spectrum (tanh RNN, all m exponents): time / numpy's QR chain")
-    print("| n | T | gradflow s | numpy QR chain s | ratio |")
-    print("|---|---|---|---|---|")
-    for n in sizes:
-        T, tg, tf, r = lyapunov_case(n, args.repeats)
-        print(f"| {n} | {T} | {tg:.3f} | {tf:.3f} | {r:.2f} |", flush=True)
-    try:
-        import torch  # noqa: F401
-    except ImportError:
-        print("\n(torch not installed: no BPTT baseline)")
-    else:
-        print("\n## BPTT (T = 200): gf.bptt / PyTorch autograd through the same equations")
-        print("| case | n | T | gradflow s | autograd s | ratio |")
-        print("|---|---|---|---|---|---|")
-        for name in args.cells:
-            for n in [s for s in sizes if s <= 256]:
-                T, tg, tf, r = bptt_case(name, n, args.repeats)
-                print(f"| {name} | {n} | {T} | {tg:.3f} | {tf:.3f} | {r:.2f} |", flush=True)
-    if not args.skip_start_up:
+    tables = {"all-lags": all_lags_table, "sensitivities": sensitivities_table,
+              "lyapunov": lyapunov_table, "bptt": bptt_table}
+    for section in SECTIONS[:-1]:
+        if section in args.sections:
+            tables[section](args, sizes)
+    if "start-up" in args.sections and not args.skip_start_up:
         cold, warm = start_up()
         print(f"\n## Main job `gradflow report`: cold cache {cold:.1f} s, warm {warm:.1f} s")
 
