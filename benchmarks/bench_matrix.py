@@ -70,8 +70,6 @@ SENSITIVITY = {"rnn-tanh": [(1, 1, 1)], "lstm": [(1, 2, 1)], "gru-seed": [(1, 1,
                "gru-reset_after": [(1, 1, 1)]}
 
 
-SECTIONS = ("all-lags", "sensitivities", "lyapunov", "bptt", "start-up")
-
 #: ``--steps``: one T for every all-lag and sensitivity case instead of :func:`steps_for`'s.
 FIXED_STEPS = []
 
@@ -324,6 +322,17 @@ def bptt_table(args, sizes):
                       f"{rs:.2f} |", flush=True)
 
 
+def start_up_table(args, sizes):
+    if args.skip_start_up:
+        return
+    cold, warm = start_up()
+    print(f"\n## Main job `gradflow report`: cold cache {cold:.1f} s, warm {warm:.1f} s")
+
+
+TABLES = {"all-lags": all_lags_table, "sensitivities": sensitivities_table,
+          "lyapunov": lyapunov_table, "bptt": bptt_table, "start-up": start_up_table}
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--cells", nargs="*", default=list(CONFIGURATIONS))
@@ -332,8 +341,10 @@ def main():
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--quick", action="store_true", help="sizes 64 and 256 only")
     parser.add_argument("--no-check", action="store_true", help="skip the exactness check")
-    parser.add_argument("--skip-start-up", action="store_true")
-    parser.add_argument("--sections", nargs="*", default=list(SECTIONS), choices=list(SECTIONS),
+    parser.add_argument("--skip-start-up", action="store_true",
+                        help="leave out the main job's cold and warm start (as --sections without "
+                             "start-up)")
+    parser.add_argument("--sections", nargs="*", default=list(TABLES), choices=list(TABLES),
                         help="which tables to print (default: all)")
     parser.add_argument("--steps", type=int, default=None,
                         help="T of every all-lag and sensitivity case (default: about a third "
@@ -348,15 +359,9 @@ def main():
 
     print(f"# {platform.processor() or platform.machine()}, {os.cpu_count()} cores; "
           f"Python {platform.python_version()}, numpy {np.__version__}, numba {numba.__version__}")
-    tables = {"all-lags": all_lags_table, "sensitivities": sensitivities_table,
-              "lyapunov": lyapunov_table, "bptt": bptt_table}
-    for section in SECTIONS[:-1]:
+    for section in TABLES:
         if section in args.sections:
-            tables[section](args, sizes)
-    if "start-up" in args.sections and not args.skip_start_up:
-        cold, warm = start_up()
-        print(f"\n## Main job `gradflow report`: cold cache {cold:.1f} s, warm {warm:.1f} s")
-
+            TABLES[section](args, sizes)
 
 if __name__ == "__main__":
     main()

@@ -8,6 +8,7 @@ import pytest
 
 from gradflow.kernels import blas
 from gradflow.kernels import gram_certificate as gc
+from gradflow.kernels import scaling
 
 
 def with_spectrum(rng, rows, cols, sigma):
@@ -146,6 +147,18 @@ def test_the_lower_gram_leaves_the_upper_triangle_as_it_was(shape):
             lower = np.tril_indices(size)
             np.testing.assert_allclose(gram[lower], want[lower], rtol=1e-13, atol=1e-13)
             assert np.all(gram[np.triu_indices(size, 1)] == 7.0)
+
+
+@pytest.mark.parametrize("shift", [3, -40, 1030, -1060])
+def test_the_lower_triangle_is_rescaled_exactly_and_the_rest_left(shift):
+    G = np.random.default_rng(11).standard_normal((6, 6)) * 2.0 ** (shift - 8)
+    R = G.copy()
+    scaling.rescale_lower(R, shift)
+    lower = np.tril_indices(6)
+    assert np.array_equal(R[lower], np.ldexp(G, -shift)[lower])
+    assert np.array_equal(R[np.triu_indices(6, 1)], G[np.triu_indices(6, 1)])
+    scaling.rescale(G, shift)  # the whole matrix, by the same rule
+    assert np.array_equal(R[lower], G[lower])
 
 
 @pytest.mark.parametrize("size", [1, 5, 64, 300])

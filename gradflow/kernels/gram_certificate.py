@@ -44,6 +44,7 @@ from .blas import (
     new_symmetric_product,
     symmetric_times,
 )
+from .scaling import rescale_lower
 
 #: Relative width on ``sigma_max^2`` to which a Lanczos value is certified.
 GRAM_TOLERANCE = 1e-9
@@ -187,20 +188,9 @@ def certificate_shift(theta, size, inner, mass):
 
 @inline_kernel
 def _lower_gram(A, gram, shift):
-    """The lower triangle of A's smaller Gram matrix times ``2**-shift``, exactly.
-
-    Scaled as :func:`~gradflow.kernels.scaling.rescale` scales.
-    """
+    """The lower triangle of A's smaller Gram matrix times ``2**-shift``, exactly."""
     lower_smaller_gram(A, gram)  # of a square or wide A, A A^T: it has A^T A's spectrum
-    if -1000 < shift < 1000:
-        factor = math.ldexp(1.0, -shift)
-        for i in range(gram.shape[0]):
-            for j in range(i + 1):
-                gram[i, j] = gram[i, j] * factor
-        return
-    for i in range(gram.shape[0]):
-        for j in range(i + 1):
-            gram[i, j] = math.ldexp(gram[i, j], -shift)
+    rescale_lower(gram, shift)
 
 
 @inline_kernel

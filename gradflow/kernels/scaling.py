@@ -8,7 +8,7 @@ import math
 
 import numpy as np
 
-from ._jit import kernel
+from ._jit import inline_kernel, kernel
 
 LOG10_2 = math.log10(2.0)
 
@@ -47,6 +47,20 @@ def in_range(frobenius2):
     return SMALLEST < frobenius2 < LARGEST
 
 
+@inline_kernel
+def _scale(R, shift, lower):
+    """``R *= 2**-shift`` exactly, on R's lower triangle (diagonal included) where ``lower``."""
+    if -1000 < shift < 1000:
+        factor = math.ldexp(1.0, -shift)
+        for i in range(R.shape[0]):
+            for j in range(i + 1 if lower else R.shape[1]):
+                R[i, j] = R[i, j] * factor
+        return
+    for i in range(R.shape[0]):
+        for j in range(i + 1 if lower else R.shape[1]):
+            R[i, j] = math.ldexp(R[i, j], -shift)
+
+
 @kernel
 def rescale(R, shift):
     """``R *= 2**-shift``, exactly.
@@ -56,15 +70,13 @@ def rescale(R, shift):
     ``ldexp``.  Not two factors in a row: the compiler may reassociate ``(r * a) * b`` into
     ``r * (a * b)``, and ``a * b`` overflows.
     """
-    if -1000 < shift < 1000:
-        factor = math.ldexp(1.0, -shift)
-        for i in range(R.shape[0]):
-            for j in range(R.shape[1]):
-                R[i, j] = R[i, j] * factor
-        return
-    for i in range(R.shape[0]):
-        for j in range(R.shape[1]):
-            R[i, j] = math.ldexp(R[i, j], -shift)
+    _scale(R, shift, False)
+
+
+@inline_kernel
+def rescale_lower(R, shift):
+    """:func:`rescale` of the lower triangle of the square ``R`` alone; the rest untouched."""
+    _scale(R, shift, True)
 
 
 @kernel
