@@ -6,9 +6,8 @@ References: numpy's SVD of the same matrix (an independent LAPACK path) for sigm
 import numpy as np
 import pytest
 
-from gradflow.kernels import blas
+from gradflow.kernels import blas, scaling
 from gradflow.kernels import gram_certificate as gc
-from gradflow.kernels import scaling
 
 
 def with_spectrum(rng, rows, cols, sigma):

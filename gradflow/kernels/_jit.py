@@ -21,6 +21,8 @@ import time
 from numba import njit
 from numba.core.compiler_lock import global_compiler_lock
 
+from ._ir_copy import scope_copies
+
 try:
     import fcntl
 except ImportError:  # not POSIX: no lock between processes
@@ -61,23 +63,31 @@ def _held(path):
         os.close(fd)  # releases the lock
 
 
-def _compile_once_between_processes(dispatcher, cache):
-    """Make ``dispatcher`` compile under its kernel's lock file (see the module's notes).
+def _lock_path(cache):
+    """The lock file beside ``cache``'s index (None for another Numba's cache: no lock)."""
+    try:
+        index = cache._cache_file._index_path
+    except AttributeError:
+        return None
+    return os.path.splitext(index)[0] + ".lock"
+
+
+def _compile_under_policy(dispatcher, lock_path):
+    """Make ``dispatcher`` compile with :func:`._ir_copy.scope_copies`, under its lock file.
 
     Numba's own compiler lock is taken first, so the threads of one process meet there and
     only one of them ever waits on the file; the kernels' calls form no cycle, so two
-    processes each holding one kernel's lock never wait on each other.
+    processes each holding one kernel's lock never wait on each other.  Without a lock
+    path (no cache, no ``fcntl``) only the scope copies apply.
     """
-    try:
-        index = cache._cache_file._index_path
-    except AttributeError:  # another Numba: no lock
-        return
-    path = os.path.splitext(index)[0] + ".lock"
     compile_for = dispatcher.compile
 
     def compile(sig):
-        with global_compiler_lock, _held(path):
-            return compile_for(sig)
+        with global_compiler_lock, scope_copies():
+            if lock_path is None:
+                return compile_for(sig)
+            with _held(lock_path):
+                return compile_for(sig)
 
     dispatcher.compile = compile
 
@@ -89,7 +99,7 @@ def _compiled(function, **extra):
     except RuntimeError as exc:  # Numba found no writable folder for this module's cache
         if "cannot cache" not in str(exc):
             raise
-        return njit(**{**OPTIONS, "cache": False}, **extra)(function)
+        dispatcher = njit(**{**OPTIONS, "cache": False}, **extra)(function)
     cache = getattr(dispatcher, "_cache", None)
     if CACHE and cache is not None and hasattr(cache, "save_overload"):
         save = cache.save_overload
@@ -101,8 +111,8 @@ def _compiled(function, **extra):
                 pass
 
         cache.save_overload = save_overload
-        if fcntl is not None:
-            _compile_once_between_processes(dispatcher, cache)
+    locked = CACHE and hasattr(cache, "save_overload") and fcntl is not None
+    _compile_under_policy(dispatcher, _lock_path(cache) if locked else None)
     return dispatcher
 
 
