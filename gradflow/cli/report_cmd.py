@@ -231,6 +231,22 @@ def report(weights, output, inputs_paths, lengths_paths, steps, input_seed, h0_p
         note(f"wrote {output}: {what} on {', '.join(names)}")
 
 
+def claims_beside_report():
+    """The claims, compiling the report's later kernels while they wait for its first ones.
+
+    Both processes begin with the sensitivities' kernel; the claims' process, which would
+    sleep until this one has compiled it, compiles the all-lag sweep, QR chain, step norms
+    and step Jacobians meanwhile, so this process loads them from the cache (see
+    :func:`gradflow.kernels._jit.compile_ahead`).  The same seeded claims either way.
+    """
+    from ..claims.measure import claims
+    from ..kernels._jit import compile_ahead
+    from ..report.data import kernels_ahead
+
+    with compile_ahead(kernels_ahead()):
+        return claims()
+
+
 def _claims_aside(stack):
     """The claims measuring on a second process while this one analyses the models.
 
@@ -238,13 +254,12 @@ def _claims_aside(stack):
     measured here, first.  Either way it is the same seeded computation.
     """
     from .._threads import available_cores
-    from ..claims.measure import claims
     from ..sweep.executors import Aside
 
     if available_cores() < 2:
         return None
     try:
-        return stack.enter_context(Aside(claims))
+        return stack.enter_context(Aside(claims_beside_report))
     except (OSError, ImportError, NotImplementedError):  # no semaphores, no processes left
         return None
 

@@ -11,11 +11,14 @@ loaded from the cache) under a lock file beside its cache index, so a second pro
 needs it meanwhile (a sweep's workers, the report's claims on a second process) waits for
 the first and loads its code from the cache instead of compiling the same kernel at the same
 time.  The lock is best-effort too: without ``fcntl``, or where the lock file cannot be
-opened, or after :data:`LOCK_WAIT` seconds, a process compiles for itself.
+opened, or after :data:`LOCK_WAIT` seconds, a process compiles for itself.  A process may name
+calls to make meanwhile (:func:`compile_ahead`): while it waits for a kernel another process is
+compiling, it compiles kernels it will need later instead of sleeping.
 """
 
 import contextlib
 import os
+import threading
 import time
 
 from numba import njit
@@ -37,6 +40,43 @@ OPTIONS = {"cache": CACHE, "fastmath": FASTMATH, "error_model": "numpy", "nogil"
 LOCK_WAIT = 300.0
 
 
+_local = threading.local()
+
+
+@contextlib.contextmanager
+def compile_ahead(calls):
+    """Within the block, a wait for another process's kernel makes the next of ``calls`` first.
+
+    ``calls`` are callables that run small computations through kernels needed later (by this
+    process or another one sharing the cache), so that their compilation fills the time this
+    thread would have slept.  Each is made at most once, and only while this thread waits for
+    a kernel it needs directly (not for a kernel that another kernel's compilation needs);
+    one that raises is dropped: the computation that needs its kernel compiles it in its
+    turn.  Where no process ever waits, none is made.
+    """
+    _local.ahead = list(calls)
+    try:
+        yield
+    finally:
+        _local.ahead = []
+
+
+def _made_one_ahead():
+    """Make the next call of :func:`compile_ahead`, if one waits and this is the time for it."""
+    pending = getattr(_local, "ahead", None)
+    if not pending or getattr(_local, "depth", 0) > 1 or getattr(_local, "ahead_running", False):
+        return False
+    call = pending.pop(0)
+    _local.ahead_running = True
+    try:
+        call()
+    except Exception:  # noqa: BLE001 - only a head start: the real call compiles it again
+        pass
+    finally:
+        _local.ahead_running = False
+    return True
+
+
 @contextlib.contextmanager
 def _held(path):
     """The exclusive lock on the file ``path`` (waiting up to :data:`LOCK_WAIT`), best-effort."""
@@ -55,7 +95,8 @@ def _held(path):
             except BlockingIOError:
                 if time.monotonic() > deadline:
                     break
-                time.sleep(0.05)
+                if not _made_one_ahead():
+                    time.sleep(0.05)
             except OSError:  # a file system without locks
                 break
         yield
@@ -83,11 +124,15 @@ def _compile_under_policy(dispatcher, lock_path):
     compile_for = dispatcher.compile
 
     def compile(sig):
-        with global_compiler_lock, scope_copies():
-            if lock_path is None:
-                return compile_for(sig)
-            with _held(lock_path):
-                return compile_for(sig)
+        _local.depth = getattr(_local, "depth", 0) + 1
+        try:
+            with global_compiler_lock, scope_copies():
+                if lock_path is None:
+                    return compile_for(sig)
+                with _held(lock_path):
+                    return compile_for(sig)
+        finally:
+            _local.depth -= 1
 
     dispatcher.compile = compile
 

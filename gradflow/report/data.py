@@ -60,6 +60,27 @@ def default_models():
     ]
 
 
+def kernels_ahead():
+    """Small runs through the kernels a report's analyses need after the sensitivities.
+
+    For :func:`gradflow.kernels._jit.compile_ahead` on the claims' process: the all-lag
+    sweep, the QR chain, the step norms and the step Jacobians, each called as the analyses
+    call it (the same argument types, so the same compiled kernel), on a 4-unit LSTM over 3
+    steps.  Their order is the order the analyses meet them.
+    """
+    from ..analysis.decay import suffix_log10_norms
+    from ..analysis.lyapunov import lyapunov_spectrum
+    from ..analysis.spectrum import step_norms_along
+    from ..cells import LSTM
+
+    model = LSTM.init(4, 2, seed=0)
+    run = trajectory(model, np.full((3, 2), 0.5))
+    return [lambda: lyapunov_spectrum(model, run.xs, run.states, 1, 1, 1, 0),
+            lambda: suffix_log10_norms(run),
+            lambda: step_norms_along(model, run.xs, run.states),
+            lambda: model.step_jacobians(run.xs)]
+
+
 DEFAULT_DESCRIPTION = (
     f"embedded default: n = {DEFAULT_HIDDEN}, d = {DEFAULT_INPUTS}, {DEFAULT_INIT} init at gain "
     f"{DEFAULT_GAIN:g}, seed {DEFAULT_SEED}, LSTM forget bias {DEFAULT_FORGET_BIAS:g}"
