@@ -1,4 +1,4 @@
-"""A faster copy of Numba IR scopes while gradflow's kernels compile (the same copies).
+"""A faster copy of Numba IR scopes while gradflow's kernels compile (copies equal to Numba's).
 
 To inline a kernel (``inline='always'``), Numba deep-copies the callee's IR twice per call
 site, one block at a time with a fresh memo each.  Every block's variables point at the

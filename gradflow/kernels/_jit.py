@@ -156,7 +156,7 @@ def _compiled(function, **extra):
                 pass
 
         cache.save_overload = save_overload
-    locked = CACHE and hasattr(cache, "save_overload") and fcntl is not None
+    locked = CACHE and fcntl is not None  # a cache without an index file has no lock path
     _compile_under_policy(dispatcher, _lock_path(cache) if locked else None)
     return dispatcher
 
