@@ -18,7 +18,12 @@ floor is one (n x m)(m x n') product per lag, n' the dense columns of J (n for R
 LSTM's left half).  Lyapunov: T products J_t Q and T numpy QRs of (m x m).  BPTT: PyTorch
 autograd through the same cell equations, same loss; ``gf.bptt(..., by_lag=True)``, the
 gradient split by lag (one vector-Jacobian product per loss term and step, O(T^2) for a loss
-at every step), against the same one backward pass of autograd.
+at every step), against the same one backward pass of autograd.  BPTT's own floor: the
+forward pass's T products of the stacked weights (g n x (n + d), g gates) with a vector, the
+backward pass's T products of their transpose with one, and the weight gradient as one
+(g n x T)(T x (n + d)) product; split by lag, the backward pass carries every loss term
+together, a (n + d x g n)(g n x T - k) product at step k, and the weight gradient of each
+lag l is a (g n x T - l)(T - l x (n + d)) product.
 
 Where the block estimator cannot certify a lag's norm (a flat spectrum: the first lags of a
 product, most lags of an orthogonal recurrence) it certifies the top of the Gram matrix by a
@@ -216,8 +221,37 @@ def lyapunov_case(n, repeats):
     return (T,) + interleaved(go, numpy_chain, repeats)
 
 
+#: Gates stacked in the weights: the rows of W_h and W_x per hidden unit.
+GATES = {"rnn-tanh": 1, "lstm": 4, "gru-seed": 3, "gru-reset_after": 3}
+
+
+def bptt_floor(gates, n, d, steps, by_lag):
+    """A callable running the products BPTT over ``steps`` steps cannot avoid (see above)."""
+    rng = np.random.default_rng(5)
+    W = rng.standard_normal((gates * n, n + d)) / np.sqrt(n)
+    z, pre, back = rng.standard_normal(n + d), np.empty(gates * n), np.empty(n + d)
+    deltas = rng.standard_normal((gates * n, steps))
+    inputs = rng.standard_normal((steps, n + d))
+    dW = np.empty((gates * n, n + d))
+
+    def go():
+        for _ in range(steps):
+            np.dot(W, z, out=pre)
+        if not by_lag:
+            for _ in range(steps):
+                np.dot(W.T, pre, out=back)
+            np.dot(deltas, inputs, out=dW)
+            return
+        for k in range(steps):
+            np.dot(W.T, deltas[:, : steps - k])
+        for lag in range(steps):
+            np.dot(deltas[:, : steps - lag], inputs[: steps - lag], out=dW)
+
+    return go
+
+
 def bptt_case(name, n, repeats):
-    """gf.bptt against PyTorch autograd through torch's own module of the same size and loss."""
+    """gf.bptt against PyTorch autograd through torch's own module, and against its floor."""
     import torch
 
     import gradflow as gf
@@ -242,9 +276,13 @@ def bptt_case(name, n, repeats):
     go()
     split()
     autograd()
+    gates = GATES[name]
     t_g, t_a, ratio = interleaved(go, autograd, repeats)
+    _, t_f, to_floor = interleaved(go, bptt_floor(gates, n, model.inputs, T, False), repeats)
     t_s, _, split_ratio = interleaved(split, autograd, repeats)
-    return T, t_g, t_a, ratio, t_s, split_ratio
+    _, t_sf, split_to_floor = interleaved(split, bptt_floor(gates, n, model.inputs, T, True),
+                                          repeats)
+    return T, t_g, t_a, ratio, t_f, to_floor, t_s, split_ratio, t_sf, split_to_floor
 
 
 def median_of(function, repeats):
@@ -311,15 +349,16 @@ def bptt_table(args, sizes):
         print("\n(torch not installed: no BPTT baseline)")
     else:
         print("\n## BPTT (T = 200, a loss at every step): gf.bptt / PyTorch autograd through "
-              "the same equations; with the split by lag (O(T^2) products) against the same "
-              "one backward pass")
-        print("| case | n | T | gradflow s | autograd s | ratio | by lag s | by lag / autograd |")
-        print("|---|---|---|---|---|---|---|---|")
+              "the same equations, and / its own floor; with the split by lag (O(T^2) "
+              "products) against the same one backward pass of autograd, and / its floor")
+        print("| case | n | T | gradflow s | autograd s | ratio | floor s | ratio | by lag s | "
+              "by lag / autograd | by-lag floor s | ratio |")
+        print("|---|---|---|---|---|---|---|---|---|---|---|---|")
         for name in args.cells:
             for n in [s for s in sizes if s <= 256]:
-                T, tg, tf, r, ts, rs = bptt_case(name, n, args.repeats)
-                print(f"| {name} | {n} | {T} | {tg:.3f} | {tf:.3f} | {r:.2f} | {ts:.3f} | "
-                      f"{rs:.2f} |", flush=True)
+                T, tg, ta, r, tf, rf, ts, rs, tsf, rsf = bptt_case(name, n, args.repeats)
+                print(f"| {name} | {n} | {T} | {tg:.4f} | {ta:.4f} | {r:.2f} | {tf:.4f} | "
+                      f"{rf:.2f} | {ts:.3f} | {rs:.2f} | {tsf:.3f} | {rsf:.2f} |", flush=True)
 
 
 def start_up_table(args, sizes):

@@ -10,7 +10,9 @@ pre-activation gradients ``delta_x`` (they multiply ``x`` and ``b_g``) and ``del
 multiplies ``rec_in`` in ``W_gh``'s gradient), so these chains are the same for every cell.
 :func:`backpropagate` is the one backward recursion over a trajectory; the weight gradients
 (:func:`backward`) and Pascanu's norm-preservation measure
-(:func:`gradflow.kernels.regulariser.backward_norms`) both read it.
+(:func:`gradflow.kernels.regulariser.backward_norms`) both read it.  It gathers the gate
+gradients of :data:`CHUNK` steps and adds them to the weight gradients as one matrix product
+per block (:func:`add_stashed`), not as one outer product per step.
 """
 
 import math
@@ -52,6 +54,52 @@ def accumulate_step(x, delta_x, delta_h, rec_in, bhn_gate, dWh, dWx, db, dbhn):
             dbhn[i] += delta_h[bhn_gate, i]
 
 
+#: Steps whose gate gradients :func:`backpropagate` gathers before adding them to the weight
+#: gradients: (n x CHUNK)(CHUNK x p) products instead of CHUNK outer products of (n, p).
+CHUNK = 32
+
+
+@kernel
+def stash_step(c, x, delta_x, delta_h, rec_in, bhn_gate, DX, DH, RI, XC, db, dbhn):
+    """Keep one step's gate gradients as row ``c`` of the stash; add its bias gradients."""
+    G, n = delta_x.shape
+    width = RI.shape[2]
+    for g in range(G):
+        for i in range(n):
+            DX[g, c, i] = delta_x[g, i]
+            db[g, i] += delta_x[g, i]
+    for g in range(DH.shape[0]):
+        for i in range(n):
+            DH[g, c, i] = delta_h[g, i]
+        for j in range(width):
+            RI[g, c, j] = rec_in[g, j]
+    for j in range(x.shape[0]):
+        XC[c, j] = x[j]
+    if bhn_gate >= 0:
+        for i in range(n):
+            dbhn[i] += delta_h[bhn_gate, i]
+
+
+@kernel
+def add_stashed(c, DX, DH, RI, XC, dWh, dWx, product_h, product_x):
+    """Add the first ``c`` stashed steps to ``dWh`` and ``dWx``: one product per block.
+
+    ``dWh[g] += DH[g, :c]^T RI[g, :c]`` and ``dWx[g] += DX[g, :c]^T XC[:c]``, formed in
+    ``product_h`` (n, p) and ``product_x`` (n, d).
+    """
+    n = DX.shape[2]
+    for g in range(DH.shape[0]):
+        np.dot(DH[g, :c].T, RI[g, :c], product_h)
+        for i in range(n):
+            for j in range(product_h.shape[1]):
+                dWh[g, i, j] += product_h[i, j]
+    for g in range(DX.shape[0]):
+        np.dot(DX[g, :c].T, XC[:c], product_x)
+        for i in range(n):
+            for j in range(product_x.shape[1]):
+                dWx[g, i, j] += product_x[i, j]
+
+
 @kernel
 def _norm(v):
     """``||v||_2``, scaled by ``max|v|`` so that no square over- or underflows."""
@@ -89,6 +137,14 @@ def backpropagate(cell_id, option, Wh, Wx, b, bhn, X, S, G, state_grads, carried
     delta_h = np.empty((Wh.shape[0], n))
     rec_in = np.empty((Wh.shape[0], n))
     back = np.empty(m)
+    chunk = min(CHUNK, T) if with_weights else 0
+    width, d = dWh.shape[2], X.shape[1]
+    DX = np.empty((Gates, chunk, n))
+    DH = np.empty((Wh.shape[0], chunk, n))
+    RI = np.empty((Wh.shape[0], chunk, width))
+    XC = np.empty((chunk, d))
+    product_h, product_x = np.empty((n, width)), np.empty((n, d))
+    stashed = 0
     for i in range(m):
         state_grads[T, i] = G[T - 1, i]
     for t in range(T - 1, -1, -1):
@@ -96,7 +152,12 @@ def backpropagate(cell_id, option, Wh, Wx, b, bhn, X, S, G, state_grads, carried
         dispatch.vjp(cell_id, option, Wh, bhn, xp, S[t], state_grads[t + 1], back, delta_x,
                      delta_h, rec_in, work)
         if with_weights:
-            accumulate_step(X[t], delta_x, delta_h, rec_in, bhn_gate, dWh, dWx, db, dbhn)
+            stash_step(stashed, X[t], delta_x, delta_h, rec_in, bhn_gate, DX, DH, RI, XC, db,
+                       dbhn)
+            stashed += 1
+            if stashed == chunk or t == 0:
+                add_stashed(stashed, DX, DH, RI, XC, dWh, dWx, product_h, product_x)
+                stashed = 0
             for j in range(X.shape[1]):
                 input_grads[t, j] = 0.0
             for g in range(Gates):
