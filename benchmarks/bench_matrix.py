@@ -18,12 +18,8 @@ floor is one (n x m)(m x n') product per lag, n' the dense columns of J (n for R
 LSTM's left half).  Lyapunov: T products J_t Q and T numpy QRs of (m x m).  BPTT: PyTorch
 autograd through the same cell equations, same loss; ``gf.bptt(..., by_lag=True)``, the
 gradient split by lag (one vector-Jacobian product per loss term and step, O(T^2) for a loss
-at every step), against the same one backward pass of autograd.  BPTT's own floor: the
-forward pass's T products of the stacked weights (g n x (n + d), g gates) with a vector, the
-backward pass's T products of their transpose with one, and the weight gradient as one
-(g n x T)(T x (n + d)) product; split by lag, the backward pass carries every loss term
-together, a (n + d x g n)(g n x T - k) product at step k, and the weight gradient of each
-lag l is a (g n x T - l)(T - l x (n + d)) product.
+at every step), against the same one backward pass of autograd; and both against BPTT's own
+floor (:func:`bptt_floor`).
 
 Where the block estimator cannot certify a lag's norm (a flat spectrum: the first lags of a
 product, most lags of an orthogonal recurrence) it certifies the top of the Gram matrix by a
@@ -226,12 +222,17 @@ GATES = {"rnn-tanh": 1, "lstm": 4, "gru-seed": 3, "gru-reset_after": 3}
 
 
 def bptt_floor(gates, n, d, steps, by_lag):
-    """A callable running the products BPTT over ``steps`` steps cannot avoid (see above)."""
+    """A callable running the products BPTT over ``steps`` steps cannot avoid.
+
+    T products of the stacked weights (g n x (n + d), g gates) with a vector forward, T of
+    their transpose back, and the weight gradient as one (g n x T)(T x (n + d)) product.  Split
+    by lag, every loss term is carried back together, a (n + d x g n)(g n x T - k) product at
+    step k, and lag l's weight gradient is one (g n x T - l)(T - l x (n + d)) product.
+    """
     rng = np.random.default_rng(5)
     W = rng.standard_normal((gates * n, n + d)) / np.sqrt(n)
     z, pre, back = rng.standard_normal(n + d), np.empty(gates * n), np.empty(n + d)
-    deltas = rng.standard_normal((gates * n, steps))
-    inputs = rng.standard_normal((steps, n + d))
+    deltas, inputs = rng.standard_normal((gates * n, steps)), rng.standard_normal((steps, n + d))
     dW = np.empty((gates * n, n + d))
 
     def go():
