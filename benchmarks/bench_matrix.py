@@ -217,10 +217,6 @@ def lyapunov_case(n, repeats):
     return (T,) + interleaved(go, numpy_chain, repeats)
 
 
-#: Gates stacked in the weights: the rows of W_h and W_x per hidden unit.
-GATES = {"rnn-tanh": 1, "lstm": 4, "gru-seed": 3, "gru-reset_after": 3}
-
-
 def bptt_floor(gates, n, d, steps, by_lag):
     """A callable running the products BPTT over ``steps`` steps cannot avoid.
 
@@ -277,7 +273,7 @@ def bptt_case(name, n, repeats):
     go()
     split()
     autograd()
-    gates = GATES[name]
+    gates = len(model.gates)  # blocks stacked in the weights: rows of W_h and W_x per unit
     t_g, t_a, ratio = interleaved(go, autograd, repeats)
     _, t_f, to_floor = interleaved(go, bptt_floor(gates, n, model.inputs, T, False), repeats)
     t_s, _, split_ratio = interleaved(split, autograd, repeats)

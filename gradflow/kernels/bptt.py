@@ -81,23 +81,25 @@ def stash_step(c, x, delta_x, delta_h, rec_in, bhn_gate, DX, DH, RI, XC, db, dbh
 
 
 @kernel
+def _add_product(A, B, product, out):
+    """``out += A @ B``, the product formed in ``product`` (of ``out``'s shape)."""
+    np.dot(A, B, product)
+    for i in range(out.shape[0]):
+        for j in range(out.shape[1]):
+            out[i, j] += product[i, j]
+
+
+@kernel
 def add_stashed(c, DX, DH, RI, XC, dWh, dWx, product_h, product_x):
     """Add the first ``c`` stashed steps to ``dWh`` and ``dWx``: one product per block.
 
     ``dWh[g] += DH[g, :c]^T RI[g, :c]`` and ``dWx[g] += DX[g, :c]^T XC[:c]``, formed in
     ``product_h`` (n, p) and ``product_x`` (n, d).
     """
-    n = DX.shape[2]
     for g in range(DH.shape[0]):
-        np.dot(DH[g, :c].T, RI[g, :c], product_h)
-        for i in range(n):
-            for j in range(product_h.shape[1]):
-                dWh[g, i, j] += product_h[i, j]
+        _add_product(DH[g, :c].T, RI[g, :c], product_h, dWh[g])
     for g in range(DX.shape[0]):
-        np.dot(DX[g, :c].T, XC[:c], product_x)
-        for i in range(n):
-            for j in range(product_x.shape[1]):
-                dWx[g, i, j] += product_x[i, j]
+        _add_product(DX[g, :c].T, XC[:c], product_x, dWx[g])
 
 
 @kernel
