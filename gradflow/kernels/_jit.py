@@ -14,6 +14,10 @@ time.  The lock is best-effort too: without ``fcntl``, or where the lock file ca
 opened, or after :data:`LOCK_WAIT` seconds, a process compiles for itself.  A process may name
 calls to make meanwhile (:func:`compile_ahead`): while it waits for a kernel another process is
 compiling, it compiles kernels it will need later instead of sleeping.
+
+The kernels' LLVM IR is optimised at level :data:`OPT_LEVEL` instead of Numba's default 3
+(``NUMBA_OPT``, where it is set, decides instead); machine code is generated as for every other
+Numba function.
 """
 
 import contextlib
@@ -22,7 +26,9 @@ import threading
 import time
 
 from numba import njit
+from numba.core import config
 from numba.core.compiler_lock import global_compiler_lock
+from numba.core.registry import cpu_target
 
 from ._ir_copy import scope_copies
 
@@ -35,6 +41,11 @@ CACHE = os.environ.get("GRADFLOW_NO_CACHE", "") in ("", "0")
 FASTMATH = {"nsz", "arcp", "contract", "reassoc"}
 OPTIONS = {"cache": CACHE, "fastmath": FASTMATH, "error_model": "numpy", "nogil": True}
 
+
+#: LLVM's optimisation level for the kernels' IR (Numba's module and function passes).  The
+#: kernels' time is BLAS's and short loops, which run as fast at level 1 as at 3; level 1
+#: compiles them in 5-7% less CPU (benchmarks/README.md, "LLVM's optimisation level").
+OPT_LEVEL = 1
 
 #: Seconds a process waits for another one compiling the same kernel before it compiles too.
 LOCK_WAIT = 300.0
@@ -75,6 +86,28 @@ def _made_one_ahead():
     finally:
         _local.ahead_running = False
     return True
+
+
+@contextlib.contextmanager
+def _optimisation_level():
+    """Numba's optimisation level at :data:`OPT_LEVEL` within the block (under its lock).
+
+    Numba reads the level as it builds each pass manager; its machine-code generator keeps the
+    level it was created with, so it is created first, at the default, whichever compilation
+    comes first in a process.  Numba re-reads its environment variables at every compilation
+    where they changed, so they are read first too (the level set here then stands).
+    """
+    if "NUMBA_OPT" in os.environ:
+        yield
+        return
+    cpu_target.target_context  # noqa: B018 - creates Numba's code generator at its own level
+    config.reload_config()
+    saved = config.OPT
+    config.OPT = type(saved)(OPT_LEVEL)
+    try:
+        yield
+    finally:
+        config.OPT = saved
 
 
 @contextlib.contextmanager
@@ -126,7 +159,7 @@ def _compile_under_policy(dispatcher, lock_path):
     def compile(sig):
         _local.depth = getattr(_local, "depth", 0) + 1
         try:
-            with global_compiler_lock, scope_copies():
+            with global_compiler_lock, scope_copies(), _optimisation_level():
                 if lock_path is None:
                     return compile_for(sig)
                 with _held(lock_path):
