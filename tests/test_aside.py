@@ -30,6 +30,14 @@ def test_the_call_runs_on_another_process_and_returns_its_value():
     assert _new_children_after(before, 10) == set()
 
 
+def test_the_worker_exits_once_its_value_is_in_not_only_when_the_block_is_left():
+    before = _children()
+    with Aside(os.getpid) as aside:
+        aside.result()
+        assert _new_children_after(before, 10) == set()  # still inside the block
+        assert aside.result() != os.getpid()  # the value stays
+
+
 def test_the_calls_exception_is_raised_by_result():
     with Aside(int, "seven") as aside, pytest.raises(ValueError, match="seven"):
         aside.result()

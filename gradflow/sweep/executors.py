@@ -90,7 +90,8 @@ class Aside:
 
     ``Aside(function, *args)`` starts ``function(*args)`` at once on a worker process that
     ignores SIGINT and dies with this one, as a :class:`ProcessExecutor`'s do; :meth:`result`
-    waits for its value.  Leaving the block stops a worker that has not finished, so an
+    waits for its value, after which the worker exits.  Leaving the block stops a worker that
+    has not finished, so an
     interruption or an error here leaves nothing running.  ``function`` and its arguments
     must be picklable (module-level).
     """
@@ -114,10 +115,14 @@ class Aside:
         from concurrent.futures.process import BrokenProcessPool
 
         try:
-            return self._future.result()
+            value = self._future.result()
         except BrokenProcessPool:
             raise WorkerDied(f"the worker process computing {self._what} died (killed by the "
                              "operating system, out of memory?)") from None
+        # its one call answered, the worker is told to exit and ends while this process goes
+        # on, instead of when the block is left (a Python's teardown: a few tenths of a second)
+        self._pool.shutdown(wait=False)
+        return value
 
     def close(self):
         """Stop the worker unless it has finished (a second call does nothing)."""
