@@ -104,3 +104,14 @@ def test_the_norm_is_exact_at_huge_and_tiny_gradient_scales():
         mass, norm = lag_mass(model, xs, scale * g, with_norm=True)
         np.testing.assert_allclose(mass, scale * base_mass, rtol=1e-12)
         np.testing.assert_allclose(norm, scale * base_norm, rtol=1e-12)
+
+
+def test_the_terms_arrive_in_the_order_of_a_stable_argsort():
+    from gradflow.kernels.lag_split import arrival_order
+
+    rng = np.random.default_rng(7)
+    for T, P in [(1, 1), (5, 9), (40, 40), (12, 200)]:
+        start = rng.integers(0, T + 1, P)  # ties included, and terms that never arrive (0)
+        np.testing.assert_array_equal(arrival_order(start, T),
+                                      np.argsort(-start, kind="stable"))
+    np.testing.assert_array_equal(arrival_order(np.zeros(0, dtype=np.int64), 3), [])

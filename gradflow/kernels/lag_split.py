@@ -74,7 +74,7 @@ def carry_terms(cell_id, option, Wh, Wx, b, bhn, X, S, inject, lags, rows_in, by
     # the rows are kept in the order the terms arrive, and only the a rows that have arrived
     # are multiplied, as the leading a columns of compact (m, a) arrays
     start = arrival_steps(inject, w)
-    order = np.argsort(-start)
+    order = arrival_order(start, T)
     flat = np.zeros(m * P)  # the arrived rows, transposed: (m, a)
     grown = np.zeros(m * P)
     D_flat = np.empty(P * G * n)
@@ -157,3 +157,28 @@ def arrival_steps(inject, w):
                 start[r] = t
                 break
     return start
+
+
+@inline_kernel
+def arrival_order(start, T):
+    """The terms in the order they arrive going back from step T: ``start`` (0..T) descending.
+
+    A counting sort, ties in the terms' order (for ``np.argsort(-start)`` a kernel would
+    compile Numba's quicksort: about a second on a cold cache).
+    """
+    # after[s]: the number of terms arriving at step s, then the number arriving before them
+    # (at steps above s), their first place in the order
+    after = np.zeros(T + 1, dtype=np.int64)
+    for r in range(start.shape[0]):
+        after[start[r]] += 1
+    total = 0
+    for s in range(T, -1, -1):
+        count = after[s]
+        after[s] = total
+        total += count
+    order = np.empty(start.shape[0], dtype=np.int64)
+    for r in range(start.shape[0]):
+        order[after[start[r]]] = r
+        after[start[r]] += 1
+    return order
+
