@@ -447,3 +447,20 @@ def test_gru_solves_the_adding_problem_where_the_tanh_rnn_stays_at_the_baseline(
     rnn_share = max(s["long_lag_share"] for s in rnn.history["snapshots"])
     gru_share = gru.history["snapshots"][-1]["long_lag_share"]
     assert gru_share > 1e3 * rnn_share
+
+
+def test_snapshots_without_analyses_keep_the_loss_curve_and_the_run():
+    kw = dict(batch=8, seed=2, log_every=5, eval_batch=12, lag_batch=3, threads=1)
+    full = gf.train("lstm", "adding", 12, 5, 10, **kw)
+    bare = gf.train("lstm", "adding", 12, 5, 10, snapshot_analyses=False, **kw)
+    assert bare.history["trace"] == full.history["trace"]
+    assert bare.model == full.model
+    assert [s["step"] for s in bare.history["snapshots"]] == [0, 5, 10]
+    for b, f in zip(bare.history["snapshots"], full.history["snapshots"], strict=True):
+        assert b["eval_loss"] == f["eval_loss"] and f["decay"] is not None
+        assert b["decay"] is None and b["lag_mass"] is None and b["long_lag_share"] is None
+    assert bare.history["config"]["snapshot_analyses"] is False
+    assert full.history["config"]["snapshot_analyses"] is True
+    strict_json(json.dumps(bare.history, allow_nan=False))
+    with pytest.raises(gf.GradflowError, match="snapshot_analyses"):
+        gf.train("lstm", "adding", 12, 5, 1, snapshot_analyses="no", **kw)

@@ -2,7 +2,8 @@
 
 Every run is gradflow's own training loop (:func:`gradflow.training.loop.train`: exact BPTT
 gradients, a linear readout, the adding problem), seeded, single-threaded so that it is
-deterministic, and short.
+deterministic, and short; its snapshots take the evaluation loss alone (the claims read no
+snapshot's decay or per-lag mass).
 """
 
 import math
@@ -22,8 +23,9 @@ EVAL_BATCH = 64
 
 
 def _run(cell, task, length, hidden, steps, *, seed, log_every=None, **kwargs):
-    return train(cell, task, length, hidden, steps, seed=seed, threads=1, lag_batch=1,
-                 eval_batch=EVAL_BATCH, log_every=log_every or steps, **kwargs).history
+    return train(cell, task, length, hidden, steps, seed=seed, threads=1,
+                 snapshot_analyses=False, eval_batch=EVAL_BATCH, log_every=log_every or steps,
+                 **kwargs).history
 
 
 def _finite(values):
@@ -116,7 +118,8 @@ def dead_units(config):
             result = train("rnn", config.clip_task, config.clip_length, config.hidden,
                            config.dead_steps, activation="relu", init=config.init, lr=lr,
                            clip=config.clip_threshold, batch=16, seed=s, threads=1,
-                           lag_batch=1, eval_batch=16, log_every=config.dead_steps)
+                           snapshot_analyses=False, eval_batch=16,
+                           log_every=config.dead_steps)
             counts.append(_dead(result.model, xs))
         after[float(lr)] = tuple(counts)
     return DeadUnits(hidden=config.hidden, at_init=at_init, after=after, seeds=seeds)

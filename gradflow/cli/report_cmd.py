@@ -234,9 +234,10 @@ def report(weights, output, inputs_paths, lengths_paths, steps, input_seed, h0_p
 def claims_beside_report():
     """The claims, compiling the report's later kernels while they wait for its first ones.
 
-    Both processes begin with the sensitivities' kernel; the claims' process, which would
-    sleep until this one has compiled it, compiles the all-lag sweep, QR chain, step norms
-    and step Jacobians meanwhile, so this process loads them from the cache (see
+    The claims begin with their training runs (the BPTT kernels) while this process compiles
+    the sensitivities' kernel; their decay measurements need that kernel next, and while
+    they wait for it the claims' process compiles the all-lag sweep, QR chain, step norms
+    and step Jacobians, so this process loads them from the cache (see
     :func:`gradflow.kernels._jit.compile_ahead`).  The same seeded claims either way.
     """
     from ..claims.measure import claims

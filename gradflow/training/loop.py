@@ -78,9 +78,9 @@ def _training_step(network, optimiser, clipping, task, batch, trace, step, pool)
 
 def train(cell, task, length, hidden, steps, *, batch=32, lr=None, optimizer="adam", clip=None,
           clip_method="norm", on_non_finite="zero", seed=0, init="pytorch", gain=1.0,
-          memory=10, log_every=None, eval_batch=256, lag_batch=16, threads=None,
-          progress=None, floss=None, floss_target=0.0, floss_weight=1.0, floss_schedule=None,
-          **options):
+          memory=10, log_every=None, eval_batch=256, lag_batch=16, snapshot_analyses=True,
+          threads=None, progress=None, floss=None, floss_target=0.0, floss_weight=1.0,
+          floss_schedule=None, **options):
     """Train a cell and a linear readout on a long-dependency task with exact BPTT gradients.
 
     Every step draws a fresh batch, runs the cell from zero states, applies the readout
@@ -127,6 +127,10 @@ def train(cell, task, length, hidden, steps, *, batch=32, lr=None, optimizer="ad
         Size of the fixed evaluation batch of the snapshots.
     lag_batch : int
         Sequences of that batch whose per-lag gradient mass is measured.
+    snapshot_analyses : bool
+        Whether the snapshots also analyse the cell (its decay and the per-lag mass, below).
+        False: they hold the evaluation loss and accuracy, with ``decay``, ``lag_mass`` and
+        ``long_lag_share`` null (a loss curve without the analyses' cost).
     threads : int, optional
         Threads that share each batch (default: the CPUs, at most 8); the kernels release
         the GIL.
@@ -191,6 +195,7 @@ def train(cell, task, length, hidden, steps, *, batch=32, lr=None, optimizer="ad
     hidden, steps, batch = _count(hidden, "hidden"), _count(steps, "steps"), _count(batch, "batch")
     eval_batch = _count(eval_batch, "eval_batch")
     lag_batch = min(_count(lag_batch, "lag_batch"), eval_batch)
+    validation.boolean(snapshot_analyses, "snapshot_analyses")
     seed = validation.integer(seed, "seed", minimum=0, rule="a non-negative integer")
     log_every = max(1, steps // 20) if log_every is None else _count(log_every, "log_every")
     optimiser = make_optimizer(optimizer, lr)
@@ -218,7 +223,7 @@ def train(cell, task, length, hidden, steps, *, batch=32, lr=None, optimizer="ad
 
     def snapshot(step, pool):
         snapshots.append(take_snapshot(network, the_task, evaluation, lag_batch, step,
-                                       pool=pool))
+                                       pool=pool, analyses=snapshot_analyses))
         if progress is not None:
             progress(snapshots[-1])
 
@@ -248,7 +253,8 @@ def train(cell, task, length, hidden, steps, *, batch=32, lr=None, optimizer="ad
         **optimiser.describe(), "clip": clip, "clip_method": clip_method if clip else None,
         "on_non_finite": on_non_finite if clip else None, "seed": seed, "init": init,
         "gain": float(gain), **init_options, "log_every": log_every, "eval_batch": eval_batch,
-        "lag_batch": lag_batch, "threads": threads, "floss": floss,
+        "lag_batch": lag_batch, "snapshot_analyses": snapshot_analyses, "threads": threads,
+        "floss": floss,
     }
     history = history_document(config, the_task, network, trace, snapshots, wall_time,
                                floss=None if flossing is None else flossing.describe())

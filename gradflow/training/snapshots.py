@@ -26,7 +26,7 @@ def _long_share(mass):
     return float(np.sum(mass[mass.size // 2:]) / total)
 
 
-def take_snapshot(network, task, evaluation, lag_batch, step, *, pool=None):
+def take_snapshot(network, task, evaluation, lag_batch, step, *, pool=None, analyses=True):
     """The snapshot document of ``network`` after ``step`` steps, on the evaluation batch.
 
     Parameters
@@ -40,6 +40,9 @@ def take_snapshot(network, task, evaluation, lag_batch, step, *, pool=None):
     step : int
     pool : SequencePool, optional
         Threads for the evaluation's forward pass.
+    analyses : bool, optional
+        False: the evaluation loss and accuracy alone (``decay``, ``lag_mass`` and
+        ``long_lag_share`` None).
 
     Returns
     -------
@@ -50,12 +53,12 @@ def take_snapshot(network, task, evaluation, lag_batch, step, *, pool=None):
     """
     X, targets = evaluation
     loss, accuracy = network.loss(task, X, targets, pool=pool)
-    mass = network.lag_mass(task, X[:lag_batch], targets[:lag_batch])
+    mass = network.lag_mass(task, X[:lag_batch], targets[:lag_batch]) if analyses else None
     return {
         "step": step,
         "eval_loss": number(loss),
         "eval_accuracy": number(accuracy),
-        "decay": _decay_doc(network.cell(), X[0]),
+        "decay": _decay_doc(network.cell(), X[0]) if analyses else None,
         "lag_mass": numbers(mass),
         "long_lag_share": None if mass is None else number(_long_share(mass)),
     }
