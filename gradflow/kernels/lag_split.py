@@ -181,4 +181,3 @@ def arrival_order(start, T):
         order[after[start[r]]] = r
         after[start[r]] += 1
     return order
-

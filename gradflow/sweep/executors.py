@@ -91,9 +91,8 @@ class Aside:
     ``Aside(function, *args)`` starts ``function(*args)`` at once on a worker process that
     ignores SIGINT and dies with this one, as a :class:`ProcessExecutor`'s do; :meth:`result`
     waits for its value, after which the worker exits.  Leaving the block stops a worker that
-    has not finished, so an
-    interruption or an error here leaves nothing running.  ``function`` and its arguments
-    must be picklable (module-level).
+    has not finished, so an interruption or an error here leaves nothing running.
+    ``function`` and its arguments must be picklable (module-level).
     """
 
     def __init__(self, function, *args):
