@@ -25,6 +25,17 @@ from ._jit import inline_kernel, kernel
 from .trajectory import input_projection
 
 
+@inline_kernel
+def add_bias_gradients(delta_x, delta_h, bhn_gate, db, dbhn):
+    """Add one step's bias gradients: ``delta_x`` to ``db``, and ``b_hn``'s gate to ``dbhn``."""
+    for g in range(delta_x.shape[0]):
+        for i in range(delta_x.shape[1]):
+            db[g, i] += delta_x[g, i]
+    if bhn_gate >= 0:
+        for i in range(delta_x.shape[1]):
+            dbhn[i] += delta_h[bhn_gate, i]
+
+
 @kernel
 def accumulate_step(x, delta_x, delta_h, rec_in, bhn_gate, dWh, dWx, db, dbhn):
     """Add one step's weight gradients: outer products of the gate gradients and the inputs.
@@ -35,10 +46,10 @@ def accumulate_step(x, delta_x, delta_h, rec_in, bhn_gate, dWh, dWx, db, dbhn):
     G, n = delta_x.shape
     d = x.shape[0]
     width = dWh.shape[2]
+    add_bias_gradients(delta_x, delta_h, bhn_gate, db, dbhn)
     for g in range(G):
         for i in range(n):
             dx = delta_x[g, i]
-            db[g, i] += dx
             for j in range(d):
                 dWx[g, i, j] += dx * x[j]
             dh = delta_h[g, i]
@@ -49,9 +60,6 @@ def accumulate_step(x, delta_x, delta_h, rec_in, bhn_gate, dWh, dWx, db, dbhn):
             dh = delta_h[g, i]
             for j in range(width):
                 dWh[g, i, j] += dh * rec_in[g, j]
-    if bhn_gate >= 0:
-        for i in range(n):
-            dbhn[i] += delta_h[bhn_gate, i]
 
 
 #: Steps whose gate gradients :func:`backpropagate` gathers before adding them to the weight
@@ -64,10 +72,10 @@ def stash_step(c, x, delta_x, delta_h, rec_in, bhn_gate, DX, DH, RI, XC, db, dbh
     """Keep one step's gate gradients as row ``c`` of the stash; add its bias gradients."""
     G, n = delta_x.shape
     width = RI.shape[2]
+    add_bias_gradients(delta_x, delta_h, bhn_gate, db, dbhn)
     for g in range(G):
         for i in range(n):
             DX[g, c, i] = delta_x[g, i]
-            db[g, i] += delta_x[g, i]
     for g in range(DH.shape[0]):
         for i in range(n):
             DH[g, c, i] = delta_h[g, i]
@@ -75,9 +83,6 @@ def stash_step(c, x, delta_x, delta_h, rec_in, bhn_gate, DX, DH, RI, XC, db, dbh
             RI[g, c, j] = rec_in[g, j]
     for j in range(x.shape[0]):
         XC[c, j] = x[j]
-    if bhn_gate >= 0:
-        for i in range(n):
-            dbhn[i] += delta_h[bhn_gate, i]
 
 
 @kernel
