@@ -462,5 +462,8 @@ def test_snapshots_without_analyses_keep_the_loss_curve_and_the_run():
     assert bare.history["config"]["snapshot_analyses"] is False
     assert full.history["config"]["snapshot_analyses"] is True
     strict_json(json.dumps(bare.history, allow_nan=False))
+    numpy_false = gf.train("lstm", "adding", 12, 5, 1, snapshot_analyses=np.False_, **kw)
+    assert numpy_false.history["config"]["snapshot_analyses"] is False  # a JSON boolean
+    strict_json(json.dumps(numpy_false.history, allow_nan=False))
     with pytest.raises(gf.GradflowError, match="snapshot_analyses"):
         gf.train("lstm", "adding", 12, 5, 1, snapshot_analyses="no", **kw)

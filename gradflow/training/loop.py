@@ -195,7 +195,7 @@ def train(cell, task, length, hidden, steps, *, batch=32, lr=None, optimizer="ad
     hidden, steps, batch = _count(hidden, "hidden"), _count(steps, "steps"), _count(batch, "batch")
     eval_batch = _count(eval_batch, "eval_batch")
     lag_batch = min(_count(lag_batch, "lag_batch"), eval_batch)
-    validation.boolean(snapshot_analyses, "snapshot_analyses")
+    snapshot_analyses = validation.boolean(snapshot_analyses, "snapshot_analyses")
     seed = validation.integer(seed, "seed", minimum=0, rule="a non-negative integer")
     log_every = max(1, steps // 20) if log_every is None else _count(log_every, "log_every")
     optimiser = make_optimizer(optimizer, lr)
