@@ -27,6 +27,9 @@ atexit.register(shutil.rmtree, os.environ["NUMBA_CACHE_DIR"], ignore_errors=True
 
 from numba.core import codegen, compiler_machinery, event  # noqa: E402
 
+#: Numba's LLVM steps, timed around the code library's methods of these names.
+LLVM_STEPS = ("_optimize_functions", "_optimize_final_module", "_finalize_final_module")
+
 STAGES = {
     "nopython_type_inference": "type inference",
     "inline_inlinables": "inlining (inline='always')",
@@ -55,7 +58,7 @@ def _timed(stage, function):
             stage_cpu[stage] += spent - _timers.pop()
             if _timers:
                 _timers[-1] += spent
-            if stage.startswith("_") and _kernels:
+            if stage in LLVM_STEPS and _kernels:
                 _kernels[-1][3] += spent
     return wrapper
 
@@ -67,7 +70,7 @@ def _install():
         return _timed(pss.name(), run_pass)(self, index, pss, state)
 
     compiler_machinery.PassManager._runPass = timed_pass
-    for step in ("_optimize_functions", "_optimize_final_module", "_finalize_final_module"):
+    for step in LLVM_STEPS:
         setattr(codegen.CPUCodeLibrary, step,
                 _timed(step, getattr(codegen.CPUCodeLibrary, step)))
 
@@ -108,6 +111,8 @@ def main():
     parser.add_argument("--claims", action="store_true", help="measure the claims as well")
     parser.add_argument("--top", type=int, default=25, help="kernels to list")
     args = parser.parse_args()
+    if args.top < 0:
+        parser.error(f"--top must be 0 or more; got {args.top}")
     _install()
     start = time.process_time()
     _main_job(args.claims)
