@@ -98,9 +98,9 @@ def _main_job(with_claims):
 
     from gradflow.report import data
 
-    entries = data.default_models()
-    xs = np.random.default_rng(0).standard_normal((200, entries[0][1].inputs))
-    data.collect([(name, model, xs) for name, model in entries])
+    # as `gradflow report` draws the default inputs (--input-seed 0, data.DEFAULT_STEPS steps)
+    data.collect([(name, model, np.random.default_rng(0).standard_normal(
+        (data.DEFAULT_STEPS, model.inputs))) for name, model in data.default_models()])
     if with_claims:
         from gradflow.claims.measure import claims
         claims()
